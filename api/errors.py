@@ -1,0 +1,99 @@
+"""Every error leaves as RFC 9457 problem+json; domain errors map to HTTP here, in one place."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from domain import errors as e
+
+log = logging.getLogger("latchkey.api")
+
+PROBLEM_JSON = "application/problem+json"
+
+STATUS: dict[type[e.DomainError], int] = {
+    e.ValidationFailed: 400,
+    e.InvalidOneTimeToken: 400,
+    e.InvalidCredentials: 401,
+    e.Unauthenticated: 401,
+    e.EmailNotVerified: 403,
+    e.AccountDisabled: 403,
+    e.NotFound: 404,
+    e.EmailTaken: 409,
+}
+
+# Litestar statuses with our slugs; 413 becomes a 400 like every other bad body (issue #2)
+HTTP_SLUGS: dict[int, tuple[int, str]] = {
+    400: (400, "malformed_body"),
+    401: (401, "unauthenticated"),
+    403: (403, "forbidden"),
+    404: (404, "not_found"),
+    405: (405, "method_not_allowed"),
+    413: (400, "body_too_large"),
+    415: (400, "unsupported_media_type"),
+    429: (429, "rate_limited"),
+}
+
+
+def problem(status: int, type_: str, detail: str, *, errors: list[dict[str, str]] | None = None,
+            headers: dict[str, str] | None = None) -> Response[dict[str, Any]]:
+    """Build a problem+json response: {type, title, status, detail[, errors]}."""
+    body: dict[str, Any] = {"type": type_, "title": HTTPStatus(status).phrase,
+                            "status": status, "detail": detail}
+    if errors:
+        body["errors"] = errors
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _status_of(exc: e.DomainError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]  # type: ignore[index]
+    return 400
+
+
+def domain_error(_: Request, exc: e.DomainError) -> Response[dict[str, Any]]:
+    status = _status_of(exc)
+    headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if status == 401 else None
+    errors = None
+    if isinstance(exc, e.ValidationFailed):
+        errors = [{"field": f, "message": m} for f, m in exc.errors]
+    return problem(status, exc.code, exc.detail, errors=errors, headers=headers)
+
+
+def validation_error(_: Request, exc: ValidationException) -> Response[dict[str, Any]]:
+    """Litestar/msgspec decode failures: malformed JSON, wrong types, missing fields."""
+    errors = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        field = str(item.get("key") or "body")
+        errors.append({"field": field, "message": str(item.get("message", "invalid"))})
+    detail = "The request body is not valid JSON of the expected shape."
+    return problem(400, "validation_failed", detail, errors=errors or None)
+
+
+def http_error(_: Request, exc: HTTPException) -> Response[dict[str, Any]]:
+    status, slug = HTTP_SLUGS.get(exc.status_code, (exc.status_code, "error"))
+    if status >= 500:
+        return internal_error(_, exc)
+    detail = str(exc.detail)
+    if exc.status_code == 413:
+        detail = "The request body is larger than this endpoint accepts."
+    return problem(status, slug, detail, headers=exc.headers)
+
+
+def internal_error(_: Request, exc: Exception) -> Response[dict[str, Any]]:
+    # Logged with the traceback for operators; the client learns nothing internal.
+    log.exception("unhandled error", exc_info=exc)
+    return problem(500, "internal_error", "Something went wrong on our side.")
+
+
+EXCEPTION_HANDLERS = {
+    e.DomainError: domain_error,
+    ValidationException: validation_error,
+    HTTPException: http_error,
+    Exception: internal_error,
+}

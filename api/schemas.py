@@ -1,0 +1,103 @@
+"""Request and response bodies (msgspec Structs, camelCase on the wire; API.md)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from msgspec import Meta, Struct
+
+from db.repositories.users import UserRecord
+
+# Generous caps stop pathological input early; the domain applies the real rules with
+# clearer messages (e.g. passwords 12..128 code points).
+Email = Annotated[str, Meta(min_length=1, max_length=320)]
+Password = Annotated[str, Meta(min_length=1, max_length=1024)]
+OpaqueToken = Annotated[str, Meta(min_length=1, max_length=512)]
+Name = Annotated[str, Meta(max_length=100)]
+DeviceName = Annotated[str, Meta(max_length=100)]
+RefreshTransport = Literal["body", "cookie"]
+
+
+class Camel(Struct, rename="camel", omit_defaults=True):
+    pass
+
+
+class RegisterRequest(Camel):
+    email: Email
+    password: Password
+    name: Name | None = None
+
+
+class TokenRequest(Camel):
+    token: OpaqueToken
+
+
+class EmailRequest(Camel):
+    email: Email
+
+
+class SignInRequest(Camel):
+    email: Email
+    password: Password
+    device_name: DeviceName | None = None
+    refresh_transport: RefreshTransport = "body"
+
+
+class RefreshRequest(Camel):
+    refresh_token: OpaqueToken | None = None
+    refresh_transport: RefreshTransport = "body"
+
+
+class SignOutRequest(Camel):
+    refresh_token: OpaqueToken | None = None
+
+
+class Message(Camel):
+    message: str
+
+
+class RegisterResponse(Camel):
+    id: uuid.UUID
+    email: str
+    name: str | None
+    message: str
+
+
+class TwoFactorSummary(Struct, rename="camel"):
+    totp_enabled: bool = False
+    sms_enabled: bool = False
+    backup_codes_remaining: int = 0
+
+
+class Profile(Struct, rename="camel"):
+    id: uuid.UUID
+    email: str
+    name: str | None
+    phone_number: str | None
+    email_verified: bool
+    phone_verified: bool
+    roles: list[str]
+    is_active: bool
+    two_factor: TwoFactorSummary
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: UserRecord) -> Profile:
+        return cls(id=user.id, email=user.email, name=user.name, phone_number=None,
+                   email_verified=user.email_verified_at is not None, phone_verified=False,
+                   roles=list(user.roles), is_active=user.is_active,
+                   two_factor=TwoFactorSummary(), created_at=user.created_at)
+
+
+class TokenPairResponse(Struct, rename="camel", omit_defaults=True):
+    access_token: str
+    expires_in: int
+    user: Profile
+    token_type: str = "Bearer"
+    refresh_token: str | None = None  # omitted when it travels in the cookie
+
+
+class Health(Camel):
+    status: str

@@ -1,0 +1,44 @@
+"""Redis-backed deny-list of revoked session ids (domain.services.SessionDenylist)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+PREFIX = "latchkey:revoked-session:"
+CLOCK_SKEW = 60  # seconds kept beyond the access-token TTL, for clocks a little apart
+
+log = logging.getLogger("latchkey.denylist")
+
+
+class RedisSessionDenylist:
+    """Keys ``latchkey:revoked-session:<uuid>`` expiring with the session's last access token."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def add(self, session_id: uuid.UUID, ttl: int) -> None:
+        """ttl: seconds. Logs and returns on Redis errors; the database still says revoked."""
+        try:
+            await self._redis.set(PREFIX + str(session_id), b"1", ex=ttl + CLOCK_SKEW)
+        except (RedisError, OSError) as exc:
+            log.warning("deny-list write failed (%s); the sweep re-syncs it", type(exc).__name__)
+
+    async def add_many(self, session_ids: list[uuid.UUID], ttl: int) -> None:
+        """Re-sync: deny-list every id in one round trip."""
+        if not session_ids:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for session_id in session_ids:
+                pipe.set(PREFIX + str(session_id), b"1", ex=ttl + CLOCK_SKEW)
+            await pipe.execute()
+
+    async def contains(self, session_id: uuid.UUID) -> bool | None:
+        """True/False, or None when Redis cannot answer (the caller asks the database)."""
+        try:
+            return bool(await self._redis.exists(PREFIX + str(session_id)))
+        except (RedisError, OSError):
+            return None

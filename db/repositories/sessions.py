@@ -1,0 +1,109 @@
+"""Sessions (refresh-token families) and their refresh tokens."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from db.engine import is_sqlite
+from db.tables import RefreshToken, Session
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshTokenRecord:
+    """A refresh token joined with its session and user, as the rotation needs it."""
+
+    id: uuid.UUID
+    session_id: uuid.UUID
+    rotated_at: datetime | None
+    user_id: uuid.UUID
+    session_expires_at: datetime
+    session_revoked_at: datetime | None
+    user_is_active: bool
+
+
+async def create(*, user_id: uuid.UUID, kind: str, now: datetime, expires_at: datetime,
+                 device_name: str | None, user_agent: str | None,
+                 ip_address: str | None) -> uuid.UUID:
+    """Insert a session; returns its id."""
+    session_id = uuid.uuid4()
+    await Session.insert(
+        Session(id=session_id, user_id=user_id, kind=kind, device_name=device_name,
+                user_agent=user_agent, ip_address=ip_address, created_at=now,
+                last_used_at=now, expires_at=expires_at)
+    )
+    return session_id
+
+
+async def add_refresh_token(*, session_id: uuid.UUID, token_hash: str, now: datetime,
+                            parent_id: uuid.UUID | None = None) -> None:
+    await RefreshToken.insert(
+        RefreshToken(id=uuid.uuid4(), session_id=session_id, token_hash=token_hash,
+                     parent_id=parent_id, created_at=now)
+    )
+
+
+async def find_refresh_token_for_update(token_hash: str) -> RefreshTokenRecord | None:
+    """Refresh token by hash with its session and user; the token row is locked on
+    PostgreSQL so concurrent rotations of one token serialize (SQLite: BEGIN IMMEDIATE)."""
+    lock = "" if is_sqlite() else " FOR UPDATE OF rt"
+    rows = await RefreshToken.raw(
+        "SELECT rt.id, rt.session_id, rt.rotated_at, s.user_id, "
+        "s.expires_at AS session_expires_at, s.revoked_at AS session_revoked_at, "
+        "u.is_active AS user_is_active "
+        "FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id "
+        "JOIN users u ON u.id = s.user_id WHERE rt.token_hash = {}" + lock,
+        token_hash,
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    row["user_is_active"] = bool(row["user_is_active"])
+    return RefreshTokenRecord(**row)
+
+
+async def mark_rotated(token_id: uuid.UUID, now: datetime) -> bool:
+    """Conditionally set rotated_at; False when it was already rotated."""
+    rows = await RefreshToken.update({RefreshToken.rotated_at: now}).where(
+        (RefreshToken.id == token_id) & RefreshToken.rotated_at.is_null()
+    ).returning(RefreshToken.id)
+    return bool(rows)
+
+
+async def touch(session_id: uuid.UUID, *, now: datetime, expires_at: datetime) -> None:
+    """Record use of the session and slide its refresh expiry."""
+    await Session.update({Session.last_used_at: now, Session.expires_at: expires_at}).where(
+        Session.id == session_id
+    )
+
+
+async def revoke(session_id: uuid.UUID, *, now: datetime, reason: str) -> bool:
+    """End a session (its refresh tokens die with it). False when already revoked."""
+    rows = await Session.update({Session.revoked_at: now, Session.revoked_reason: reason}).where(
+        (Session.id == session_id) & Session.revoked_at.is_null()
+    ).returning(Session.id)
+    return bool(rows)
+
+
+async def session_of_refresh_token(token_hash: str) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """(session_id, user_id) for a refresh token hash, or None."""
+    rows = await RefreshToken.raw(
+        "SELECT rt.session_id, s.user_id FROM refresh_tokens rt "
+        "JOIN sessions s ON s.id = rt.session_id WHERE rt.token_hash = {}", token_hash
+    )
+    return (rows[0]["session_id"], rows[0]["user_id"]) if rows else None
+
+
+async def is_active(session_id: uuid.UUID, now: datetime) -> bool:
+    """True when the session exists, is not revoked and has not expired."""
+    row = await Session.select(Session.revoked_at, Session.expires_at).where(
+        Session.id == session_id
+    ).first()
+    return bool(row) and row["revoked_at"] is None and row["expires_at"] > now
+
+
+async def revoked_since(since: datetime) -> list[uuid.UUID]:
+    """Ids of sessions revoked at or after ``since`` (to re-sync the Redis deny-list)."""
+    rows = await Session.select(Session.id).where(Session.revoked_at >= since)
+    return [r["id"] for r in rows]

@@ -1,0 +1,93 @@
+"""Domain errors. Each has a stable ``code`` (the problem+json ``type`` slug) and a ``detail``
+safe to show a client. api.errors maps each class to an HTTP status in one place.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error a use case raises on purpose."""
+
+    code = "error"
+    detail = "The request could not be completed."
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail or self.detail)
+        if detail:
+            self.detail = detail
+
+
+class ValidationFailed(DomainError):
+    """Input broke a rule. ``errors``: list of (field, message) pairs."""
+
+    code = "validation_failed"
+    detail = "The request is not valid."
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{f}: {m}" for f, m in errors))
+        self.errors = errors
+
+
+class EmailTaken(DomainError):
+    code = "email_taken"
+    detail = "An account with this email address already exists."
+
+
+class InvalidCredentials(DomainError):
+    """Unknown email or wrong password: one error, one body (OWASP ASVS 2.2.1)."""
+
+    code = "invalid_credentials"
+    detail = "The email address or password is incorrect."
+
+
+class EmailNotVerified(DomainError):
+    code = "email_not_verified"
+    detail = "Verify your email address before signing in."
+
+
+class AccountDisabled(DomainError):
+    code = "account_disabled"
+    detail = "This account has been deactivated."
+
+
+class InvalidOneTimeToken(DomainError):
+    """A verification/reset/magic-link token that is unknown, used or of another purpose."""
+
+    code = "invalid_token"
+    detail = "The link is invalid or has already been used."
+
+
+class OneTimeTokenExpired(InvalidOneTimeToken):
+    code = "token_expired"
+    detail = "The link has expired. Ask for a new one."
+
+
+class Unauthenticated(DomainError):
+    """Missing, malformed, expired or revoked access or refresh token."""
+
+    code = "unauthenticated"
+    detail = "Sign in to continue."
+
+
+class TokenReuseDetected(Unauthenticated):
+    """A rotated refresh token was replayed after the grace window; its session is revoked."""
+
+    code = "token_reuse_detected"
+    detail = "This refresh token was already used. The session has been ended for your safety."
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    detail = "Not found."
+
+
+class DeliveryError(Exception):
+    """A channel could not hand a message over. Raised by worker channels."""
+
+
+class TransientDeliveryError(DeliveryError):
+    """Worth retrying later (connection refused, timeout, SMTP 4xx)."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Retrying cannot help (SMTP 5xx, invalid recipient)."""

@@ -1,0 +1,113 @@
+"""Token primitives: opaque secrets stored as SHA-256, and JWT access tokens.
+
+Opaque secrets (refresh, verification, reset, magic-link, pairing) carry 256 bits from
+``secrets`` (OWASP ASVS 3.2.2) and only their SHA-256 is stored, so a database leak
+yields nothing usable (OWASP ASVS 2.10.4).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import jwt
+
+from domain.errors import Unauthenticated
+
+ALGORITHM = "HS256"
+ACCESS_TOKEN_TYPE = "access"
+
+
+def new_opaque_token() -> str:
+    """Return a fresh 256-bit secret, base64url without padding (43 chars)."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(raw: str) -> str:
+    """SHA-256 of ``raw`` as 64 lower-case hex chars: what the database keeps."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def derive_child_token(key: str, parent: str) -> str:
+    """The refresh token that replaces ``parent`` on rotation: HMAC-SHA256(key, parent).
+
+    Deterministic so that two refreshes racing with the same token inside the grace window
+    both receive the same successor instead of forking the token family.
+    """
+    digest = hmac.new(key.encode(), b"refresh:" + parent.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    """Verified claims of an access token. ``user_id``=sub, ``session_id``=sid."""
+
+    user_id: uuid.UUID
+    session_id: uuid.UUID
+    jti: str
+    expires_at: datetime
+    amr: tuple[str, ...]
+
+
+class AccessTokenCodec:
+    """Issues and verifies HS256 JWT access tokens (RFC 7519, RFC 8725 §3.1 algorithm allow-list).
+
+    ttl: seconds. Claims: sub, sid, jti, iat, exp, iss, aud, typ="access", amr.
+    """
+
+    def __init__(self, *, secret: str, issuer: str, audience: str, ttl: int) -> None:
+        self._secret = secret
+        self.issuer = issuer
+        self.audience = audience
+        self.ttl = ttl
+
+    def issue(self, *, user_id: uuid.UUID, session_id: uuid.UUID, now: datetime,
+              amr: tuple[str, ...] = ("pwd",)) -> str:
+        """Return a signed compact JWT valid for ``ttl`` seconds from ``now``."""
+        payload = {
+            "sub": str(user_id),
+            "sid": str(session_id),
+            "jti": uuid.uuid4().hex,
+            "iat": int(now.timestamp()),
+            "exp": int((now + timedelta(seconds=self.ttl)).timestamp()),
+            "iss": self.issuer,
+            "aud": self.audience,
+            "typ": ACCESS_TOKEN_TYPE,
+            "amr": list(amr),
+        }
+        return jwt.encode(payload, self._secret, algorithm=ALGORITHM)
+
+    def decode(self, token: str, *, now: datetime) -> AccessClaims:
+        """Verify signature, algorithm, iss, aud, exp and typ against ``now``.
+
+        raises Unauthenticated for anything else (tampered, other alg incl. "none",
+        expired, refresh token presented, malformed).
+        """
+        try:
+            payload = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": ["exp", "iat", "sub", "sid", "jti"], "verify_exp": False},
+            )
+            if payload.get("typ") != ACCESS_TOKEN_TYPE:
+                raise Unauthenticated("This is not an access token.")
+            expires_at = datetime.fromtimestamp(int(payload["exp"]), tz=now.tzinfo)
+            if expires_at <= now:
+                raise Unauthenticated("The access token has expired.")
+            return AccessClaims(
+                user_id=uuid.UUID(payload["sub"]),
+                session_id=uuid.UUID(payload["sid"]),
+                jti=str(payload["jti"]),
+                expires_at=expires_at,
+                amr=tuple(payload.get("amr") or ()),
+            )
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
+            raise Unauthenticated("The access token is invalid.") from exc

@@ -1,0 +1,120 @@
+"""A local SMTP sink (aiosmtpd): the dev mailbox, and the tests' real SMTP server.
+
+``python -m scripts.mailbox [--port 1025] [--dir var/mail]`` stores each message as an .eml
+file and prints its subject, recipient and every link in it. Tests use :class:`Mailbox`
+in-process to read what the worker sent and to script failure replies (451, 550).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+
+LINK_RE = re.compile(r"https?://[^\s<>\"']+")
+
+
+@dataclass(frozen=True)
+class ReceivedMail:
+    recipients: list[str]
+    message: EmailMessage
+    accepted_at: float  # time.time() when DATA was accepted
+
+    @property
+    def subject(self) -> str:
+        return str(self.message["Subject"])
+
+    @property
+    def text(self) -> str:
+        part = self.message.get_body(preferencelist=("plain",))
+        return part.get_content() if part else ""
+
+    @property
+    def links(self) -> list[str]:
+        return LINK_RE.findall(self.text)
+
+
+class Mailbox:
+    """aiosmtpd handler keeping every accepted message. ``replies``: scripted SMTP replies
+    (e.g. "451 try later") returned for the next DATA commands instead of accepting."""
+
+    def __init__(self, directory: Path | None = None, echo: bool = False) -> None:
+        self.directory = directory
+        self.echo = echo
+        self.received: list[ReceivedMail] = []
+        self.replies: list[str] = []
+        self.refused = 0
+        self._changed = threading.Condition()
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        with self._changed:
+            if self.replies:
+                self.refused += 1
+                return self.replies.pop(0)
+        mail = ReceivedMail(list(envelope.rcpt_tos),
+                            message_from_bytes(envelope.content, policy=policy.default),
+                            time.time())
+        if self.directory:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            name = f"{time.strftime('%Y%m%d-%H%M%S')}-{len(self.received):05d}.eml"
+            (self.directory / name).write_bytes(envelope.content)
+        if self.echo:
+            print(f"[mailbox] to {', '.join(mail.recipients)}: {mail.subject}", flush=True)
+            for link in mail.links:
+                print(f"[mailbox]   {link}", flush=True)
+        with self._changed:
+            self.received.append(mail)
+            self._changed.notify_all()
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[ReceivedMail]:
+        return [m for m in self.received if address.lower() in (r.lower() for r in m.recipients)]
+
+    def wait_for(self, address: str, count: int = 1, timeout: float = 5.0) -> list[ReceivedMail]:
+        """Block until ``count`` messages to ``address`` arrived; raises TimeoutError."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self.to(address)) >= count, timeout):
+                raise TimeoutError(f"{count} message(s) to {address} not received in {timeout}s")
+            return self.to(address)
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> Controller:
+        """Serve in a background thread; returns the started Controller (``.port``)."""
+        controller = Controller(self, hostname=host, port=port or _free_port(host))
+        controller.start()
+        controller.port = controller.port  # type: ignore[attr-defined]
+        return controller
+
+
+def _free_port(host: str = "127.0.0.1") -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=1025)
+    parser.add_argument("--dir", type=Path, default=Path("var/mail"))
+    args = parser.parse_args()
+    controller = Mailbox(directory=args.dir, echo=True).start(args.host, args.port)
+    print(f"[mailbox] SMTP sink on {args.host}:{args.port}, saving to {args.dir}/", flush=True)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    controller.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""The queue contract shared by the API (producer) and the worker (consumer).
+
+Job id = outbox message id, so enqueuing a message that is already queued is a no-op.
+Payloads carry only the id: secrets never travel through Redis (ARCHITECTURE.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+
+from arq.connections import ArqRedis
+from redis.exceptions import RedisError
+
+DELIVER_MESSAGE = "deliver_message"
+
+log = logging.getLogger("latchkey.queue")
+
+
+async def enqueue_messages(redis: ArqRedis, message_ids: Sequence[uuid.UUID]) -> int:
+    """Enqueue ``deliver_message(id)`` for each id; returns how many were newly queued.
+
+    Never raises for Redis trouble: the message stays pending in the outbox and the sweep
+    cron re-enqueues it once Redis answers again.
+    """
+    queued = 0
+    for message_id in message_ids:
+        try:
+            job = await redis.enqueue_job(DELIVER_MESSAGE, str(message_id),
+                                          _job_id=str(message_id))
+        except (RedisError, OSError) as exc:
+            log.warning("could not enqueue message %s (%s); the outbox sweep will retry",
+                        message_id, type(exc).__name__)
+            continue
+        queued += job is not None
+    return queued
+
+
+class ArqDispatcher:
+    """domain.services.Dispatcher backed by an arq Redis pool."""
+
+    def __init__(self, redis: ArqRedis) -> None:
+        self._redis = redis
+
+    async def __call__(self, message_ids: Sequence[uuid.UUID]) -> None:
+        await enqueue_messages(self._redis, message_ids)

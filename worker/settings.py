@@ -1,0 +1,69 @@
+"""arq worker: ``arq worker.settings.WorkerSettings`` (the Procfile's worker process).
+
+Cron jobs run here too (unique per tick across workers): the outbox sweep every 10 s and
+the cleanup of expired rows hourly.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from arq import cron, func
+from arq.connections import RedisSettings
+
+from db.engine import DB, is_sqlite
+from domain.clock import utcnow
+from domain.settings import Settings, SettingsError
+from worker.queue import DELIVER_MESSAGE
+from worker.tasks import Sender, delete_expired, deliver_message, sweep
+
+PG_POOL_SIZE = 10
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    """Build what jobs need. Tests pre-fill ``settings`` and ``clock`` in ctx."""
+    ctx.setdefault("settings", Settings.from_env())
+    ctx.setdefault("clock", utcnow)
+    ctx["sender"] = Sender(ctx["settings"])
+    if not is_sqlite():
+        await DB.start_connection_pool(min_size=1, max_size=PG_POOL_SIZE)
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    await ctx["sender"].close()
+    if not is_sqlite():
+        await DB.close_connection_pool()
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise SystemExit(f"latchkey worker: {exc}") from None
+
+
+SETTINGS = _settings()
+logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+FUNCTIONS = [
+    # keep_result=0: a finished job leaves no result key, so the sweep may enqueue the same
+    # message id again if its row is still pending.
+    func(deliver_message, name=DELIVER_MESSAGE, keep_result=0,
+         max_tries=SETTINGS.delivery_max_tries),
+]
+CRON_JOBS = [
+    cron(sweep, second={0, 10, 20, 30, 40, 50}, unique=True, timeout=60),
+    cron(delete_expired, minute=17, second=5, unique=True, timeout=1800),
+]
+
+
+class WorkerSettings:
+    functions = FUNCTIONS
+    cron_jobs = CRON_JOBS
+    on_startup = startup
+    on_shutdown = shutdown
+    redis_settings = RedisSettings.from_dsn(SETTINGS.redis_url)
+    poll_delay = SETTINGS.arq_poll_delay
+    max_jobs = 50
+    keep_result = 60
