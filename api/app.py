@@ -15,7 +15,7 @@ from api.errors import EXCEPTION_HANDLERS
 from api.routes.auth import AuthController
 from api.routes.ops import OpsController
 from db.denylist import RedisSessionDenylist
-from db.engine import DB, is_sqlite
+from db.engine import close_pool, open_pool
 from domain.clock import Clock, utcnow
 from domain.passwords import PasswordHasher
 from domain.services import Services
@@ -38,8 +38,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> Lites
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        if not is_sqlite():
-            await DB.start_connection_pool(min_size=2, max_size=PG_POOL_SIZE)
+        own_pool = await open_pool(PG_POOL_SIZE)
         redis = await create_pool(RedisSettings.from_dsn(settings.redis_url),
                                   retry=0, default_queue_name="arq:queue")
         hasher = PasswordHasher(rounds=settings.bcrypt_rounds, pepper=settings.password_pepper)
@@ -58,8 +57,8 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> Lites
         finally:
             hasher.close()
             await redis.aclose()
-            if not is_sqlite():
-                await DB.close_connection_pool()
+            if own_pool:
+                await close_pool()
 
     return Litestar(
         route_handlers=[AuthController, OpsController],

@@ -95,7 +95,7 @@ class TokenPairResponse(Struct, rename="camel", omit_defaults=True):
     access_token: str
     expires_in: int
     user: Profile
-    token_type: str = "Bearer"
+    token_type: Literal["Bearer"]
     refresh_token: str | None = None  # omitted when it travels in the cookie
 
 

@@ -38,3 +38,16 @@ DB = engine_from_url(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
 
 def is_sqlite() -> bool:
     return isinstance(DB, SQLiteEngine)
+
+
+async def open_pool(max_size: int) -> bool:
+    """Start the PostgreSQL connection pool (without one Piccolo connects per query).
+    Returns True if this call started it, so only the starter closes it."""
+    if is_sqlite() or DB.pool is not None:  # type: ignore[attr-defined]
+        return False
+    await DB.start_connection_pool(min_size=1, max_size=max_size)  # type: ignore[attr-defined]
+    return True
+
+
+async def close_pool() -> None:
+    await DB.close_connection_pool()  # type: ignore[attr-defined]

@@ -21,6 +21,7 @@ from domain.errors import Unauthenticated
 
 ALGORITHM = "HS256"
 ACCESS_TOKEN_TYPE = "access"
+CLOCK_LEEWAY = 60  # seconds of clock difference tolerated between web processes
 
 
 def new_opaque_token() -> str:
@@ -95,13 +96,16 @@ class AccessTokenCodec:
                 algorithms=[ALGORITHM],
                 audience=self.audience,
                 issuer=self.issuer,
-                options={"require": ["exp", "iat", "sub", "sid", "jti"], "verify_exp": False},
+                options={"require": ["exp", "iat", "sub", "sid", "jti"], "verify_exp": False,
+                         "verify_iat": False},  # time is checked against the injected clock
             )
             if payload.get("typ") != ACCESS_TOKEN_TYPE:
                 raise Unauthenticated("This is not an access token.")
             expires_at = datetime.fromtimestamp(int(payload["exp"]), tz=now.tzinfo)
             if expires_at <= now:
                 raise Unauthenticated("The access token has expired.")
+            if int(payload["iat"]) > now.timestamp() + CLOCK_LEEWAY:
+                raise Unauthenticated("The access token is not valid yet.")
             return AccessClaims(
                 user_id=uuid.UUID(payload["sub"]),
                 session_id=uuid.UUID(payload["sid"]),

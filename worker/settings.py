@@ -12,7 +12,7 @@ from typing import Any
 from arq import cron, func
 from arq.connections import RedisSettings
 
-from db.engine import DB, is_sqlite
+from db.engine import close_pool, open_pool
 from domain.clock import utcnow
 from domain.settings import Settings, SettingsError
 from worker.queue import DELIVER_MESSAGE
@@ -26,14 +26,13 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx.setdefault("settings", Settings.from_env())
     ctx.setdefault("clock", utcnow)
     ctx["sender"] = Sender(ctx["settings"])
-    if not is_sqlite():
-        await DB.start_connection_pool(min_size=1, max_size=PG_POOL_SIZE)
+    ctx["own_pool"] = await open_pool(PG_POOL_SIZE)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
     await ctx["sender"].close()
-    if not is_sqlite():
-        await DB.close_connection_pool()
+    if ctx.get("own_pool"):
+        await close_pool()
 
 
 def _settings() -> Settings:

@@ -38,6 +38,7 @@ def token_pair(pair: sessions.TokenPair, transport: str, svc: Services
     """TokenPair body; with ``transport="cookie"`` the refresh token goes in an HttpOnly,
     SameSite=Strict cookie scoped to /v1/auth instead (API.md conventions)."""
     body = TokenPairResponse(access_token=pair.access_token, expires_in=pair.expires_in,
+                             token_type="Bearer",
                              user=Profile.of(pair.user),
                              refresh_token=None if transport == "cookie" else pair.refresh_token)
     cookies = []

