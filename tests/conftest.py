@@ -23,6 +23,9 @@ TABLES = ("audit_events", "outbox_messages", "one_time_tokens", "refresh_tokens"
 @pytest.fixture(scope="session", autouse=True)
 async def schema() -> None:
     """Every migration applied to a fresh database: the migration test of each engine."""
+    expected = DATABASE_URL.removeprefix("sqlite:///")
+    bound = getattr(DB, "path", None) or DB.config["dsn"]  # type: ignore[attr-defined]
+    assert bound == expected, f"engine bound to {bound}, not this run's {expected}"
     assert await migrate()
 
 

@@ -1,0 +1,58 @@
+"""Bad input gets a clear 400 problem+json on every write endpoint, never a 500."""
+
+from __future__ import annotations
+
+import pytest
+
+WRITE_ENDPOINTS = ["/v1/auth/register", "/v1/auth/verify-email", "/v1/auth/verify-email/resend",
+                   "/v1/auth/signin"]
+BAD_BODIES = [
+    b"{not json",
+    b"[]",
+    b'{"email": 3, "password": [], "token": {}}',
+    b"{}",
+    b'{"email": "' + b"a" * 70_000 + b'"}',
+    b"\xff\xfe",
+]
+
+
+@pytest.mark.parametrize("path", WRITE_ENDPOINTS)
+@pytest.mark.parametrize("body", BAD_BODIES, ids=["malformed", "array", "types", "missing",
+                                                  "oversized", "binary"])
+async def test_bad_bodies_are_problem_400(client, path, body):
+    response = await client.post(path, content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["status"] == 400 and problem["type"] and problem["detail"]
+    assert "Traceback" not in response.text
+
+
+async def test_field_errors_name_the_field(client):
+    response = await client.post("/v1/auth/register", json={"email": "a@b.io", "password": 5})
+    assert response.json()["errors"] == [{"field": "password",
+                                          "message": "Expected `str`, got `int`"}]
+
+
+@pytest.mark.parametrize(("email", "password", "field"), [
+    ("not-an-email", "long enough password", "email"),
+    ("a@b.io", "short", "password"),
+    ("a@b.io", "x" * 129, "password"),
+])
+async def test_register_rules(client, email, password, field):
+    response = await client.post("/v1/auth/register", json={"email": email, "password": password})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == field
+
+
+async def test_password_length_counts_code_points(client):
+    # 12 emoji are 48 UTF-8 bytes but 12 characters: accepted
+    response = await client.post("/v1/auth/register",
+                                 json={"email": "emoji@example.com", "password": "🔑" * 12})
+    assert response.status_code == 201
+
+
+async def test_refresh_without_token_is_401(client):
+    response = await client.post("/v1/auth/refresh")
+    assert response.status_code == 401
+    assert (await client.post("/v1/auth/refresh", content=b"{bad")).status_code == 400

@@ -1,0 +1,86 @@
+"""Health, readiness, OpenAPI, migrations on fresh databases, cleanup, startup refusal."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+
+import httpx
+import pytest
+
+from api.app import create_app
+from db.tables import OneTimeToken, Session
+from domain.cleanup import delete_expired
+from scripts.embedded_redis import EmbeddedRedis
+from tests.environment import DATABASE_URL
+from tests.support import lifespan, register, sign_in, verified_user, wait_mail
+
+
+async def test_health_ready_and_schema(client):
+    assert (await client.get("/health")).json() == {"status": "ok"}
+    assert (await client.get("/ready")).status_code == 200
+    schema = await client.get("/schema/openapi.json")
+    assert schema.status_code == 200
+    assert "/v1/auth/refresh" in schema.json()["paths"]
+    assert (await client.get("/nowhere")).json()["type"] == "not_found"
+
+
+async def test_ready_names_redis_when_it_is_down(settings, clock):
+    server = EmbeddedRedis().start()
+    app = create_app(settings.replace(redis_url=server.url), clock)
+    async with lifespan(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                                base_url="http://testserver") as client:
+        server.stop()
+        response = await client.get("/ready")
+    assert response.status_code == 503
+    assert response.json()["failed"] == ["redis"]
+
+
+def run_module(module: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", module], env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_migrations_apply_to_a_fresh_sqlite_database():
+    path = os.path.join(tempfile.mkdtemp(), "fresh.sqlite3")
+    result = run_module("scripts.migrate", {"DATABASE_URL": f"sqlite:///{path}"})
+    assert result.returncode == 0, result.stderr
+    again = run_module("scripts.migrate", {"DATABASE_URL": f"sqlite:///{path}"})
+    assert again.returncode == 0  # idempotent
+
+
+@pytest.mark.skipif(not DATABASE_URL.startswith("postgres"), reason="PostgreSQL run only")
+def test_migrations_apply_to_a_fresh_postgres_database():
+    # the session fixture applied every migration to this run's fresh database; applying
+    # again must be a no-op
+    assert run_module("scripts.migrate", {"DATABASE_URL": DATABASE_URL}).returncode == 0
+
+
+def test_production_refuses_to_start_without_strong_secrets():
+    code = "from api.app import create_app; create_app()"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**os.environ, "ENVIRONMENT": "production", "JWT_SECRET": "short"},
+                            timeout=60, check=False)
+    assert result.returncode != 0
+    assert "JWT_SECRET must be set to a random value of at least 32 bytes" in result.stderr
+    assert "PASSWORD_PEPPER" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+async def test_cleanup_deletes_expired_tokens_and_dead_sessions(client, mailbox, settings, clock):
+    await verified_user(client, mailbox, "tidy@example.com")  # leaves one used token
+    pair = (await sign_in(client, "tidy@example.com")).json()
+    await register(client, "pending@example.com")  # one unused token, valid 24 h
+    await wait_mail(mailbox, "pending@example.com")
+    nothing = {"one_time_tokens": 0, "sessions": 0, "outbox_messages": 0}
+    assert await delete_expired(settings, clock) == nothing
+    clock.advance(minutes=16)
+    assert await delete_expired(settings, clock) == {**nothing, "one_time_tokens": 1}
+    clock.advance(days=8)
+    assert await delete_expired(settings, clock) == {**nothing, "one_time_tokens": 1,
+                                                     "sessions": 1}
+    assert await OneTimeToken.count() == 0 and await Session.count() == 0
+    assert (await client.post("/v1/auth/refresh",
+                              json={"refreshToken": pair["refreshToken"]})).status_code == 401
