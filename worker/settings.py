@@ -6,7 +6,6 @@ the cleanup of expired rows hourly.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from arq import cron, func
@@ -43,7 +42,6 @@ def _settings() -> Settings:
 
 
 SETTINGS = _settings()
-logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
 FUNCTIONS = [
     # keep_result=0: a finished job leaves no result key, so the sweep may enqueue the same
