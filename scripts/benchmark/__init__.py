@@ -1,0 +1,1 @@
+"""``scripts/bench``: measures the running system (see README, Performance)."""

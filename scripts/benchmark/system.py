@@ -1,0 +1,154 @@
+"""Start latchkey the way the Procfile does, on a fresh database, for one bench run."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shlex
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import httpx
+
+from scripts.embedded_redis import EmbeddedRedis, answers, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCAL_POSTGRES = "postgres://postgres@127.0.0.1:5432/test"
+
+
+def procfile_command(name: str) -> str:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith(f"{name}:"):
+            return line.split(":", 1)[1].strip()
+    raise KeyError(name)
+
+
+async def _admin(url: str, sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def choose_database(workdir: Path) -> tuple[str, str | None]:
+    """(DATABASE_URL, admin URL to drop it with): a fresh PostgreSQL database when
+    BENCH_DATABASE_URL or a local server answers, else a fresh SQLite file."""
+    base = os.environ.get("BENCH_DATABASE_URL") or ""
+    if not base and answers_tcp("127.0.0.1", 5432):
+        base = LOCAL_POSTGRES
+    if base.startswith(("postgres://", "postgresql://")):
+        name = f"latchkey_bench_{uuid.uuid4().hex[:8]}"
+        asyncio.run(_admin(base, f'CREATE DATABASE "{name}"'))
+        return urlunparse(urlparse(base)._replace(path=f"/{name}")), base
+    return f"sqlite:///{workdir}/bench.sqlite3", None
+
+
+def answers_tcp(host: str, port: int) -> bool:
+    import socket
+
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+@dataclass
+class System:
+    """The web (2 uvicorn workers) and worker processes plus their Redis and SMTP sink."""
+
+    database_url: str
+    smtp_port: int
+    bcrypt_rounds: int
+    workdir: Path
+    web_workers: int = 2
+    redis_url: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    _redis: EmbeddedRedis | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.env['PORT']}"
+
+    def start(self) -> System:
+        if answers("127.0.0.1", 6379):
+            self.redis_url = "redis://127.0.0.1:6379/8"
+        else:
+            self._redis = EmbeddedRedis().start()
+            self.redis_url = self._redis.url
+        import redis
+
+        redis.Redis.from_url(self.redis_url).flushdb()
+        self.env = {**os.environ, "ENVIRONMENT": "production", "DATABASE_URL": self.database_url,
+                    "REDIS_URL": self.redis_url, "SMTP_PORT": str(self.smtp_port),
+                    "BCRYPT_ROUNDS": str(self.bcrypt_rounds), "PORT": str(free_port()),
+                    "JWT_SECRET": secrets.token_urlsafe(48),
+                    "PASSWORD_PEPPER": secrets.token_urlsafe(48),
+                    "WEB_CONCURRENCY": str(self.web_workers), "PYTHONUNBUFFERED": "1",
+                    "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+        subprocess.run(shlex.split(procfile_command("release")), env=self.env, check=True,
+                       stdout=subprocess.DEVNULL, cwd=ROOT)
+        logs = self.workdir
+        for name in ("web", "worker"):
+            self.procs[name] = subprocess.Popen(
+                ["bash", "-c", f"exec {procfile_command(name)}"], env=self.env, cwd=ROOT,
+                stdout=open(logs / f"{name}.log", "wb"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while not self._ready():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"system not ready; see {logs}/web.log and worker.log")
+            time.sleep(0.1)
+        return self
+
+    def _ready(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/ready", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def peak_rss_mb(self) -> dict[str, float]:
+        """VmHWM (peak resident set) of each web worker and the arq worker, in MB."""
+        found: dict[str, float] = {}
+        web = self.procs["web"].pid
+        children = Path(f"/proc/{web}/task/{web}/children").read_text().split()
+        workers = [p for p in children  # not multiprocessing's resource tracker
+                   if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
+        found["web supervisor"] = _vm_hwm(web)
+        for i, pid in enumerate(workers):
+            found[f"web worker {i + 1}"] = _vm_hwm(int(pid))
+        found["arq worker"] = _vm_hwm(self.procs["worker"].pid)
+        return found
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if self._redis:
+            self._redis.stop()
+
+
+def _vm_hwm(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def drop_database(database_url: str, admin_url: str | None) -> None:
+    if admin_url:
+        name = urlparse(database_url).path.lstrip("/")
+        asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
