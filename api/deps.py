@@ -17,7 +17,11 @@ async def provide_services(state: State) -> Services:
     return state.services
 
 
-async def provide_request_info(request: Request) -> RequestInfo:
+def request_info(request: Request) -> RequestInfo:
+    """Client IP (as uvicorn resolved it, proxy headers included) and user agent.
+
+    A plain function rather than a dependency: a handler with two or more dependencies makes
+    Litestar resolve them in an anyio task group, 10% of a refresh's CPU."""
     user_agent = request.headers.get("user-agent")
     return RequestInfo(ip_address=request.client.host if request.client else None,
                        user_agent=user_agent[:512] if user_agent else None)

@@ -40,12 +40,20 @@ def is_sqlite() -> bool:
     return isinstance(DB, SQLiteEngine)
 
 
+async def _keep_session(connection: object) -> None:
+    """Pool ``reset`` hook that skips asyncpg's default reset query (RESET ALL, UNLISTEN *,
+    CLOSE ALL, advisory unlock) on every release: latchkey never changes session state, and
+    that extra round trip per query cost 8% of a refresh. asyncpg still rolls back any
+    transaction left open before calling this."""
+
+
 async def open_pool(max_size: int) -> bool:
     """Start the PostgreSQL connection pool (without one Piccolo connects per query).
     Returns True if this call started it, so only the starter closes it."""
     if is_sqlite() or DB.pool is not None:  # type: ignore[attr-defined]
         return False
-    await DB.start_connection_pool(min_size=1, max_size=max_size)  # type: ignore[attr-defined]
+    await DB.start_connection_pool(  # type: ignore[attr-defined]
+        min_size=1, max_size=max_size, reset=_keep_session)
     return True
 
 

@@ -92,32 +92,33 @@ async def refresh(svc: Services, *, refresh_token: str, info: RequestInfo) -> To
     """
     now = svc.clock()
     grace = timedelta(seconds=svc.settings.refresh_reuse_grace)
-    ttl = svc.settings.refresh_token_ttl
+    expires_at = now + timedelta(seconds=svc.settings.refresh_token_ttl)
     child = derive_child_token(svc.settings.jwt_secret, refresh_token)
+    current = await sessions.rotate_current(token_hash=hash_token(refresh_token), now=now,
+                                            child_hash=hash_token(child), expires_at=expires_at)
+    if current is not None:
+        return _pair(svc, current[1], current[0], child)
     reused = False
     async with transaction():
         record = await sessions.find_refresh_token_for_update(hash_token(refresh_token))
         if (record is None or record.session_revoked_at is not None
-                or record.session_expires_at <= now or not record.user_is_active):
+                or record.session_expires_at <= now or not record.user.is_active):
             raise Unauthenticated("The refresh token is invalid or expired.")
         if record.rotated_at is None:
             await sessions.mark_rotated(record.id, now)
             await sessions.add_refresh_token(session_id=record.session_id, now=now,
                                              token_hash=hash_token(child), parent_id=record.id)
-            await sessions.touch(record.session_id, now=now,
-                                 expires_at=now + timedelta(seconds=ttl))
+            await sessions.touch(record.session_id, now=now, expires_at=expires_at)
         elif now - record.rotated_at > grace:
             reused = True
             await sessions.revoke(record.session_id, now=now, reason="token_reuse")
-            await audit.record("auth.refresh.reuse_detected", user_id=record.user_id, now=now,
+            await audit.record("auth.refresh.reuse_detected", user_id=record.user.id, now=now,
                                ip_address=info.ip_address, user_agent=info.user_agent,
                                metadata={"session_id": str(record.session_id)})
     if reused:
         await svc.denylist.add(record.session_id, svc.settings.access_token_ttl)
         raise TokenReuseDetected()
-    user = await users.get_by_id(record.user_id)
-    assert user is not None  # the join above proved it exists
-    return _pair(svc, user, record.session_id, child)
+    return _pair(svc, record.user, record.session_id, child)
 
 
 async def sign_out(svc: Services, *, refresh_token: str | None, access_claims: AccessClaims | None,

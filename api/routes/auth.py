@@ -10,8 +10,8 @@ from api.deps import (
     REFRESH_COOKIE,
     provide_claims,
     provide_optional_claims,
-    provide_request_info,
     provide_services,
+    request_info,
 )
 from api.schemas import (
     EmailRequest,
@@ -27,7 +27,7 @@ from api.schemas import (
 )
 from domain import accounts, sessions
 from domain.errors import Unauthenticated
-from domain.services import RequestInfo, Services
+from domain.services import Services
 from domain.tokens import AccessClaims
 
 CHECK_INBOX = "If the address can receive mail, a message is on its way."
@@ -52,51 +52,51 @@ def token_pair(pair: sessions.TokenPair, transport: str, svc: Services
 class AuthController(Controller):
     path = "/v1/auth"
     tags = ["auth"]
-    dependencies = {"svc": Provide(provide_services), "info": Provide(provide_request_info)}
+    dependencies = {"svc": Provide(provide_services)}
 
     @post("/register", status_code=201)
-    async def register(self, data: RegisterRequest, svc: Services, info: RequestInfo
+    async def register(self, request: Request, data: RegisterRequest, svc: Services
                        ) -> RegisterResponse:
         user = await accounts.register(svc, email=data.email, password=data.password,
-                                       name=data.name, info=info)
+                                       name=data.name, info=request_info(request))
         return RegisterResponse(id=user.id, email=user.email, name=user.name,
                                 message="Check your inbox to verify your email address.")
 
     @post("/verify-email", status_code=200)
-    async def verify_email(self, data: TokenRequest, svc: Services, info: RequestInfo) -> Message:
-        await accounts.verify_email(svc, token=data.token, info=info)
+    async def verify_email(self, request: Request, data: TokenRequest, svc: Services) -> Message:
+        await accounts.verify_email(svc, token=data.token, info=request_info(request))
         return Message("Your email address is verified.")
 
     @post("/verify-email/resend", status_code=200)
-    async def resend(self, data: EmailRequest, svc: Services, info: RequestInfo) -> Message:
-        await accounts.resend_verification(svc, email=data.email, info=info)
+    async def resend(self, request: Request, data: EmailRequest, svc: Services) -> Message:
+        await accounts.resend_verification(svc, email=data.email, info=request_info(request))
         return Message(CHECK_INBOX)
 
     @post("/signin", status_code=200)
-    async def signin(self, data: SignInRequest, svc: Services, info: RequestInfo
+    async def signin(self, request: Request, data: SignInRequest, svc: Services
                      ) -> Response[TokenPairResponse]:
         pair = await sessions.sign_in(svc, email=data.email, password=data.password,
-                                      device_name=data.device_name, info=info)
+                                      device_name=data.device_name, info=request_info(request))
         return token_pair(pair, data.refresh_transport, svc)
 
     @post("/refresh", status_code=200)
-    async def refresh(self, request: Request, svc: Services, info: RequestInfo,
+    async def refresh(self, request: Request, svc: Services,
                       data: RefreshRequest | None = None) -> Response[TokenPairResponse]:
         body_token = data.refresh_token if data else None
         token = body_token or request.cookies.get(REFRESH_COOKIE)
         if not token:
             raise Unauthenticated("A refresh token is required.")
         transport = data.refresh_transport if body_token and data else "cookie"
-        pair = await sessions.refresh(svc, refresh_token=token, info=info)
+        pair = await sessions.refresh(svc, refresh_token=token, info=request_info(request))
         return token_pair(pair, transport, svc)
 
     @post("/signout", status_code=204,
           dependencies={"claims": Provide(provide_optional_claims)})
-    async def signout(self, request: Request, svc: Services, info: RequestInfo,
-                      claims: AccessClaims | None, data: SignOutRequest | None = None
-                      ) -> Response[None]:
+    async def signout(self, request: Request, svc: Services, claims: AccessClaims | None,
+                      data: SignOutRequest | None = None) -> Response[None]:
         token = (data.refresh_token if data else None) or request.cookies.get(REFRESH_COOKIE)
-        await sessions.sign_out(svc, refresh_token=token, access_claims=claims, info=info)
+        await sessions.sign_out(svc, refresh_token=token, access_claims=claims,
+                                info=request_info(request))
         response: Response[None] = Response(None, status_code=204)
         response.delete_cookie(REFRESH_COOKIE, path="/v1/auth")
         return response

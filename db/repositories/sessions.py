@@ -7,7 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from db.engine import is_sqlite
+from db.repositories.users import UserRecord
 from db.tables import RefreshToken, Session
+
+USER_COLUMNS = ("u.id AS user_id, u.email, u.password_hash, u.name, u.email_verified_at, u.roles, "
+                "u.is_active, u.created_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,10 +21,16 @@ class RefreshTokenRecord:
     id: uuid.UUID
     session_id: uuid.UUID
     rotated_at: datetime | None
-    user_id: uuid.UUID
     session_expires_at: datetime
     session_revoked_at: datetime | None
-    user_is_active: bool
+    user: UserRecord
+
+
+def _user(row: dict) -> UserRecord:
+    return UserRecord(id=row["user_id"], email=row["email"], password_hash=row["password_hash"],
+                      name=row["name"], email_verified_at=row["email_verified_at"],
+                      roles=list(row["roles"]), is_active=bool(row["is_active"]),
+                      created_at=row["created_at"])
 
 
 async def create(*, user_id: uuid.UUID, kind: str, now: datetime, expires_at: datetime,
@@ -49,9 +59,8 @@ async def find_refresh_token_for_update(token_hash: str) -> RefreshTokenRecord |
     PostgreSQL so concurrent rotations of one token serialize (SQLite: BEGIN IMMEDIATE)."""
     lock = "" if is_sqlite() else " FOR UPDATE OF rt"
     rows = await RefreshToken.raw(
-        "SELECT rt.id, rt.session_id, rt.rotated_at, s.user_id, "
-        "s.expires_at AS session_expires_at, s.revoked_at AS session_revoked_at, "
-        "u.is_active AS user_is_active "
+        "SELECT rt.id, rt.session_id, rt.rotated_at, s.expires_at AS session_expires_at, "
+        f"s.revoked_at AS session_revoked_at, {USER_COLUMNS} "
         "FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id "
         "JOIN users u ON u.id = s.user_id WHERE rt.token_hash = {}" + lock,
         token_hash,
@@ -59,8 +68,48 @@ async def find_refresh_token_for_update(token_hash: str) -> RefreshTokenRecord |
     if not rows:
         return None
     row = rows[0]
-    row["user_is_active"] = bool(row["user_is_active"])
-    return RefreshTokenRecord(**row)
+    return RefreshTokenRecord(id=row["id"], session_id=row["session_id"],
+                              rotated_at=row["rotated_at"],
+                              session_expires_at=row["session_expires_at"],
+                              session_revoked_at=row["session_revoked_at"], user=_user(row))
+
+
+# One statement, so one round trip: lock the token if it is the current one of a live session
+# of an active user, mark it rotated, insert its successor, slide the session, return the user.
+# A token that is not current matches nothing and the caller takes the general path. Under
+# READ COMMITTED a racing request waits on the row lock, re-checks rotated_at IS NULL after the
+# winner commits, and matches nothing.
+ROTATE_CURRENT = f"""
+WITH cur AS (
+    SELECT rt.id, rt.session_id FROM refresh_tokens rt
+    JOIN sessions s ON s.id = rt.session_id JOIN users u ON u.id = s.user_id
+    WHERE rt.token_hash = {{}} AND rt.rotated_at IS NULL AND s.revoked_at IS NULL
+      AND s.expires_at > {{}} AND u.is_active
+    FOR UPDATE OF rt
+), rotated AS (
+    UPDATE refresh_tokens SET rotated_at = {{}} FROM cur WHERE refresh_tokens.id = cur.id
+    RETURNING refresh_tokens.id, refresh_tokens.session_id
+), child AS (
+    INSERT INTO refresh_tokens (id, session_id, token_hash, parent_id, created_at)
+    SELECT {{}}, session_id, {{}}, id, {{}} FROM rotated RETURNING session_id
+), touched AS (
+    UPDATE sessions SET last_used_at = {{}}, expires_at = {{}} FROM child
+    WHERE sessions.id = child.session_id RETURNING sessions.id, sessions.user_id
+)
+SELECT touched.id AS session_id, {USER_COLUMNS} FROM touched JOIN users u ON u.id = touched.user_id
+"""
+
+
+async def rotate_current(*, token_hash: str, child_hash: str, now: datetime,
+                         expires_at: datetime) -> tuple[uuid.UUID, UserRecord] | None:
+    """Fast path of a refresh on PostgreSQL: (session_id, user) when ``token_hash`` was the
+    current token and is now rotated to ``child_hash``; None otherwise, and always on SQLite
+    (no data-modifying CTEs there), where the general path does the same in BEGIN IMMEDIATE."""
+    if is_sqlite():
+        return None
+    rows = await RefreshToken.raw(ROTATE_CURRENT, token_hash, now, now, uuid.uuid4(),
+                                  child_hash, now, now, expires_at)
+    return (rows[0]["session_id"], _user(rows[0])) if rows else None
 
 
 async def mark_rotated(token_id: uuid.UUID, now: datetime) -> bool:

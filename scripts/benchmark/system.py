@@ -100,9 +100,10 @@ class System:
                        stdout=subprocess.DEVNULL, cwd=ROOT)
         logs = self.workdir
         for name in ("web", "worker"):
-            self.procs[name] = subprocess.Popen(
-                ["bash", "-c", f"exec {procfile_command(name)}"], env=self.env, cwd=ROOT,
-                stdout=open(logs / f"{name}.log", "wb"), stderr=subprocess.STDOUT)
+            with open(logs / f"{name}.log", "wb") as log:  # the child keeps its own copy
+                self.procs[name] = subprocess.Popen(
+                    ["bash", "-c", f"exec {procfile_command(name)}"], env=self.env, cwd=ROOT,
+                    stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while not self._ready():
             if time.monotonic() > deadline:
