@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from email.message import EmailMessage
 
 import aiosmtplib
 from aiosmtplib import (
@@ -16,6 +15,7 @@ from aiosmtplib import (
 
 from domain.errors import PermanentDeliveryError, TransientDeliveryError
 from domain.settings import Settings
+from worker.templates import Envelope
 
 
 def classify(exc: Exception) -> Exception:
@@ -33,7 +33,7 @@ def classify(exc: Exception) -> Exception:
 
 
 class SmtpChannel:
-    """Sends EmailMessages over at most ``smtp_pool_size`` concurrent SMTP connections,
+    """Sends rendered emails over at most ``smtp_pool_size`` concurrent SMTP connections,
     keeping idle ones open between messages (one TCP+EHLO handshake per connection, not
     per message). raises TransientDeliveryError or PermanentDeliveryError."""
 
@@ -52,7 +52,7 @@ class SmtpChannel:
         await client.connect()
         return client
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, envelope: Envelope) -> None:
         async with self._slots:
             reused = bool(self._idle)
             try:
@@ -60,7 +60,7 @@ class SmtpChannel:
             except (TimeoutError, SMTPException, OSError) as exc:
                 raise classify(exc) from None
             try:
-                await client.send_message(message)
+                await client.sendmail(envelope.sender, envelope.recipients, envelope.data)
             except SMTPServerDisconnected:
                 # An idle connection the server closed: one immediate retry on a fresh one.
                 if not reused:
@@ -68,7 +68,7 @@ class SmtpChannel:
                 await self._discard(client)
                 try:
                     client = await self._connect()
-                    await client.send_message(message)
+                    await client.sendmail(envelope.sender, envelope.recipients, envelope.data)
                 except (TimeoutError, SMTPException, OSError) as exc:
                     await self._discard(client)
                     raise classify(exc) from None

@@ -4,8 +4,12 @@ placeholders (string.Template); subjects below. HTML values are escaped."""
 from __future__ import annotations
 
 import html
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from dataclasses import dataclass
+from email.charset import QP, Charset
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formatdate, parseaddr
 from functools import cache
 from pathlib import Path
 from string import Template
@@ -20,25 +24,44 @@ SUBJECTS = {
     "welcome": "Welcome to latchkey",
 }
 
+# Quoted-printable keeps bodies readable; the compat32 MIME classes build and flatten a message
+# several times faster than EmailMessage's header registry, which was 40% of a worker's CPU.
+UTF8 = Charset("utf-8")
+UTF8.body_encoding = QP
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A rendered email: SMTP envelope addresses and the RFC 5322 bytes. Holds secrets."""
+
+    sender: str
+    recipients: list[str]
+    data: bytes
+
 
 @cache
 def _template(name: str) -> Template:
     return Template((HERE / name).read_text(encoding="utf-8"))
 
 
-def render(message: OutgoingMessage, *, sender: str) -> EmailMessage:
-    """Build a text + HTML EmailMessage for ``message``. raises KeyError for an unknown kind
-    or a missing template value (a bug: the delivery retries, then fails the message)."""
+def _header(value: str) -> str | Header:
+    return value if value.isascii() else Header(value, "utf-8")
+
+
+def render(message: OutgoingMessage, *, sender: str) -> Envelope:
+    """Render ``message`` as text + HTML (multipart/alternative). raises KeyError for an unknown
+    kind or a missing template value (a bug: the delivery retries, then fails the message)."""
     values: dict[str, Any] = {"name": "", **message.data}
     values["greeting"] = f"Hi {values['name']}," if values["name"] else "Hi,"
-    email = EmailMessage()
-    email["Subject"] = SUBJECTS[message.kind]
-    email["From"] = sender
+    escaped = {k: html.escape(str(v)) for k, v in values.items()}
+    email = MIMEMultipart("alternative")
+    email["Subject"] = _header(SUBJECTS[message.kind])
+    email["From"] = _header(sender)
     email["To"] = message.recipient
     email["Date"] = formatdate(usegmt=True)
-    email["Message-ID"] = make_msgid(idstring=str(message.id), domain="latchkey")
+    email["Message-ID"] = f"<{message.id}@latchkey>"
     email["X-Latchkey-Message-Id"] = str(message.id)
-    email.set_content(_template(f"{message.kind}.txt").substitute(values))
-    escaped = {k: html.escape(str(v)) for k, v in values.items()}
-    email.add_alternative(_template(f"{message.kind}.html").substitute(escaped), subtype="html")
-    return email
+    email.attach(MIMEText(_template(f"{message.kind}.txt").substitute(values), "plain", UTF8))
+    email.attach(MIMEText(_template(f"{message.kind}.html").substitute(escaped), "html", UTF8))
+    return Envelope(sender=parseaddr(sender)[1], recipients=[message.recipient],
+                    data=email.as_bytes())
