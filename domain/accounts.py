@@ -49,16 +49,12 @@ async def register(svc: Services, *, email: str, password: str, name: str | None
     now = svc.clock()
     try:
         async with transaction():
-            if await users.email_exists(email):
-                raise EmailTaken()
             user_id = await users.insert(email=email, password_hash=password_hash, name=name,
                                          now=now)
             message_id = await outbox.add(kind=MessageKind.VERIFY_EMAIL, recipient=email,
                                           user_id=user_id, now=now, data={"name": name})
             await audit.record("auth.register", user_id=user_id, now=now,
                                ip_address=info.ip_address, user_agent=info.user_agent)
-    except EmailTaken:
-        raise
     except Exception as exc:  # unique violation on a lost race (sqlite3 / asyncpg types differ)
         if "unique" in str(exc).lower():
             raise EmailTaken() from exc

@@ -65,11 +65,14 @@ async def measure(system: System, plan: Plan, sink) -> dict[str, object]:
     figures |= phases.cleanup(system, plan.expired_rows, seeded,
                               str(system.workdir / "access.txt"), min(plan.seconds, 10))
     figures |= {f"peak RSS MB, {k}": v for k, v in system.peak_rss_mb().items()}
-    if system.database_url.startswith("postgres"):
-        figures["reference: raw asyncpg rotations/s"] = await reference.rotations_per_second(
-            system.database_url, tokens[plan.sessions:], plan.seconds)
-    else:
-        figures["reference: raw asyncpg rotations/s"] = "n/a (SQLite run)"
+    for label, one in (("5-statement transaction", False), ("the app's 1 statement", True)):
+        name = f"reference: raw asyncpg rotations/s, {label}"
+        if system.database_url.startswith("postgres"):
+            fresh = [t for _, _, t in await seed.seed_sessions(user_ids, plan.sessions)]
+            figures[name] = await reference.rotations_per_second(
+                system.database_url, fresh, plan.seconds, one_statement=one)
+        else:
+            figures[name] = "n/a (SQLite run)"
     return figures
 
 
@@ -121,6 +124,7 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"context": context, "figures": figures}, indent=2))
     print(f"\n  figures written to {out.relative_to(ROOT)}")
+    print(f"BENCH_JSON {out}")
 
 
 if __name__ == "__main__":

@@ -131,7 +131,7 @@ async def registration_latency(system: System, sink: Sink, count: int, rate: flo
 
         codes = await asyncio.gather(*(one(i) for i in range(count)))
     rows = await OutboxMessage.select(OutboxMessage.id, OutboxMessage.created_at).where(
-        OutboxMessage.recipient.like("latency-%"))
+        OutboxMessage.recipient.like(f"latency-%-{started}@example.com"))
     ids = [str(r["id"]) for r in rows]
     await sink.wait(ids, within=60)
     latencies = sorted((sink.accepted[str(r["id"])] - r["created_at"].timestamp()) * 1000

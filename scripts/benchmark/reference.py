@@ -25,9 +25,22 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _one_statement() -> str:
+    """The app's own rotation statement (db.repositories.sessions), in asyncpg's $n style."""
+    from db.repositories.sessions import ROTATE_CURRENT
+
+    parts = ROTATE_CURRENT.split("{}")
+    return "".join(p + (f"${i + 1}" if i < len(parts) - 1 else "") for i, p in enumerate(parts))
+
+
 async def rotations_per_second(database_url: str, tokens: list[str], seconds: float,
-                               concurrency: int = 64) -> float:
-    """Rotations/s with ``concurrency`` chains, one per seeded session token."""
+                               concurrency: int = 64, one_statement: bool = False) -> float:
+    """Rotations/s with ``concurrency`` chains, one per seeded session token: the classic
+    five statements in a transaction, or (``one_statement``) the app's single CTE."""
+    import datetime
+    import uuid
+
+    cte = _one_statement()
     import asyncpg
 
     pool = await asyncpg.create_pool(database_url, min_size=20, max_size=20)  # as one web process
@@ -38,6 +51,13 @@ async def rotations_per_second(database_url: str, tokens: list[str], seconds: fl
         nonlocal done
         while time.monotonic() < deadline:
             child = secrets.token_urlsafe(32)
+            if one_statement:
+                now = datetime.datetime.now(datetime.UTC)
+                await pool.fetchrow(cte, _hash(token), now, now, uuid.uuid4(), _hash(child), now,
+                                    now, now + datetime.timedelta(days=7))
+                token = child
+                done += 1
+                continue
             async with pool.acquire() as conn, conn.transaction():
                 row = await conn.fetchrow(ROTATE[0], _hash(token))
                 await conn.execute(ROTATE[1], row["id"])

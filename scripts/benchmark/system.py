@@ -40,9 +40,12 @@ async def _admin(url: str, sql: str) -> None:
 
 
 def choose_database(workdir: Path) -> tuple[str, str | None]:
-    """(DATABASE_URL, admin URL to drop it with): a fresh PostgreSQL database when
-    BENCH_DATABASE_URL or a local server answers, else a fresh SQLite file."""
+    """(DATABASE_URL, admin URL to drop it with): a fresh PostgreSQL database on the server
+    of BENCH_DATABASE_URL (postgres://...) or on a local server, else a fresh SQLite file.
+    ``BENCH_DATABASE_URL=sqlite`` forces SQLite."""
     base = os.environ.get("BENCH_DATABASE_URL") or ""
+    if base == "sqlite":
+        return f"sqlite:///{workdir}/bench.sqlite3", None
     if not base and answers_tcp("127.0.0.1", 5432):
         base = LOCAL_POSTGRES
     if base.startswith(("postgres://", "postgresql://")):
