@@ -12,10 +12,12 @@ from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 
 from api.errors import EXCEPTION_HANDLERS
+from api.routes.account_security import PasswordController, SessionController
 from api.routes.auth import AuthController
 from api.routes.ops import OpsController
 from db.denylist import RedisSessionDenylist
 from db.engine import close_pool, open_pool
+from db.limits import RedisLockout, RedisRateLimiter
 from domain.clock import Clock, utcnow
 from domain.passwords import PasswordHasher
 from domain.services import Services
@@ -51,6 +53,10 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> Lites
                                            audience=settings.jwt_audience,
                                            ttl=settings.access_token_ttl),
             dispatch=ArqDispatcher(redis), denylist=RedisSessionDenylist(redis),
+            rate_limiter=RedisRateLimiter(settings.redis_url),
+            lockout=RedisLockout(redis, threshold=settings.lockout_threshold,
+                                 window=settings.lockout_window,
+                                 duration=settings.lockout_duration),
         )
         try:
             yield
@@ -61,7 +67,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> Lites
                 await close_pool()
 
     return Litestar(
-        route_handlers=[AuthController, OpsController],
+        route_handlers=[AuthController, PasswordController, SessionController, OpsController],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,

@@ -24,6 +24,7 @@ STATUS: dict[type[e.DomainError], int] = {
     e.AccountDisabled: 403,
     e.NotFound: 404,
     e.EmailTaken: 409,
+    e.RateLimited: 429,
 }
 
 # Litestar statuses with our slugs; 413 becomes a 400 like every other bad body (issue #2)
@@ -59,6 +60,8 @@ def _status_of(exc: e.DomainError) -> int:
 def domain_error(_: Request, exc: e.DomainError) -> Response[dict[str, Any]]:
     status = _status_of(exc)
     headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if status == 401 else None
+    if isinstance(exc, e.RateLimited):
+        headers = {"Retry-After": str(exc.retry_after)}
     errors = None
     if isinstance(exc, e.ValidationFailed):
         errors = [{"field": f, "message": m} for f, m in exc.errors]

@@ -54,6 +54,51 @@ class SignOutRequest(Camel):
     refresh_token: OpaqueToken | None = None
 
 
+class ForgotPasswordRequest(Camel):
+    email: Email
+
+
+class ResetPasswordRequest(Camel):
+    token: OpaqueToken
+    new_password: Password
+
+
+class ChangePasswordRequest(Camel):
+    current_password: Password
+    new_password: Password
+
+
+class SessionOut(Struct, rename="camel"):
+    id: uuid.UUID
+    current: bool
+    kind: str
+    device_name: str | None
+    platform: str | None
+    user_agent: str | None
+    ip_address: str | None
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+
+
+class Revoked(Camel):
+    revoked: int
+
+
+class Event(Struct, rename="camel"):
+    id: uuid.UUID
+    action: str
+    ip_address: str | None
+    user_agent: str | None
+    metadata: dict[str, object]
+    created_at: datetime
+
+
+class EventPage(Struct, rename="camel"):
+    items: list[Event]
+    next_cursor: str | None
+
+
 class Message(Camel):
     message: str
 

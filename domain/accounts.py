@@ -16,7 +16,7 @@ from domain.errors import (
     ValidationFailed,
 )
 from domain.messages import MessageKind
-from domain.passwords import check_password_policy
+from domain.passwords import check_new_password
 from domain.services import RequestInfo, Services
 from domain.tokens import hash_token
 
@@ -42,7 +42,7 @@ async def register(svc: Services, *, email: str, password: str, name: str | None
     raises ValidationFailed (bad email/password), EmailTaken (409; case-insensitive).
     """
     email = normalize_email(email)
-    check_password_policy(password, min_length=svc.settings.password_min_length)
+    check_new_password(svc.settings, password, email)
     if await users.email_exists(email):  # cheap early answer; the unique index decides races
         raise EmailTaken()
     password_hash = await svc.hasher.hash(password)
@@ -92,6 +92,7 @@ async def resend_verification(svc: Services, *, email: str, info: RequestInfo) -
     """Queue a fresh verification link for an unverified account; silently nothing for an
     unknown or already verified address (no account enumeration, OWASP ASVS 2.5.1)."""
     email = normalize_email(email)  # a malformed address reveals nothing: 400 is fine
+    await svc.limit("verify_email_resend_per_account", email.lower())  # known or not alike
     now = svc.clock()
     async with transaction():
         user = await users.get_by_email(email)

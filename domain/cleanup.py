@@ -3,6 +3,7 @@ in the worker and by ``python -m scripts.cleanup`` for external schedulers."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 
@@ -31,15 +32,13 @@ async def recently_revoked_sessions(settings: Settings, clock: Clock) -> list[uu
 
 
 async def delete_expired(settings: Settings, clock: Clock) -> dict[str, int]:
-    """Delete expired one-time tokens, dead sessions (with their refresh tokens) and old
-    sent/failed messages in batches; returns rows deleted per table."""
+    """Delete expired one-time tokens, expired sessions (with their refresh tokens) and old
+    sent/failed messages in batches of ``cleanup_batch_size`` rows, ``cleanup_pause`` seconds
+    apart; returns rows deleted per table."""
     now = clock()
     counts: dict[str, int] = {}
     for table in maintenance.EXPIRED_ROWS:
-        cutoff = now - timedelta(
-            seconds=settings.sent_message_retention if table == "outbox_messages"
-            else settings.access_token_ttl
-        )
+        cutoff = now - timedelta(seconds=settings.sent_message_retention)
         total = 0
         while True:
             deleted = await maintenance.delete_batch(
@@ -47,5 +46,6 @@ async def delete_expired(settings: Settings, clock: Clock) -> dict[str, int]:
             total += deleted
             if deleted < settings.cleanup_batch_size:
                 break
+            await asyncio.sleep(settings.cleanup_pause)  # let API queries in between batches
         counts[table] = total
     return counts

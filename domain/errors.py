@@ -81,6 +81,17 @@ class NotFound(DomainError):
     detail = "Not found."
 
 
+class RateLimited(DomainError):
+    """Too many requests; ``retry_after``: seconds until one more is allowed."""
+
+    code = "rate_limited"
+    detail = "Too many requests. Try again later."
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__()
+        self.retry_after = max(1, int(retry_after))
+
+
 class DeliveryError(Exception):
     """A channel could not hand a message over. Raised by worker channels."""
 

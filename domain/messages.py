@@ -24,11 +24,13 @@ from domain.tokens import hash_token, new_opaque_token
 class MessageKind(StrEnum):
     VERIFY_EMAIL = "verify_email"
     WELCOME = "welcome"
+    RESET_PASSWORD = "reset_password"
 
 
 # kind -> (one-time-token purpose, link path, ttl setting name)
 LINKED_KINDS: dict[str, tuple[str, str, str]] = {
     MessageKind.VERIFY_EMAIL: ("verify_email", "/verify-email", "email_verification_ttl"),
+    MessageKind.RESET_PASSWORD: ("reset_password", "/reset-password", "password_reset_ttl"),
 }
 
 
@@ -76,7 +78,8 @@ async def deliver(message_id: uuid.UUID, *, send: Sender, settings: Settings, cl
                 ip_address=data.get("ip_address"), user_agent=data.get("user_agent"),
             )
             data["link"] = f"{settings.app_url.rstrip('/')}{path}?token={raw}"
-            data["expires_in_hours"] = round(ttl / 3600, 1)
+            data["expires_in"] = f"{ttl // 3600} hours" if ttl >= 7200 else f"{ttl // 60} minutes"
+    data["app_url"] = settings.app_url.rstrip("/")
     message = OutgoingMessage(record.id, record.kind, record.channel, record.recipient, data)
     try:
         await send(message)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from domain.clock import Clock
+from domain.errors import RateLimited
 from domain.passwords import PasswordHasher
 from domain.settings import Settings
 from domain.tokens import AccessTokenCodec
@@ -30,6 +31,31 @@ class SessionDenylist(Protocol):
         """True/False, or None when the store cannot answer (caller falls back to the DB)."""
 
 
+class RateLimiter(Protocol):
+    """Shared counters (Redis) for rate limits."""
+
+    async def hit(self, limit: str, *key: str) -> int | None:
+        """Count one request against ``limit`` ("20/minute") for ``key``; None when allowed,
+        else seconds until the next one is. Must not raise when the store is down."""
+
+
+class Lockout(Protocol):
+    """Per-account sign-in lockout against password guessing (OWASP ASVS 2.2.1)."""
+
+    async def begin(self, account: str) -> tuple[int | None, bool]:
+        """Reserve one attempt atomically: (attempt number, or None when locked; True when a
+        previous lockout has ended since the last attempt)."""
+
+    async def failed(self, account: str, attempt: int) -> bool:
+        """Record a wrong password; True when this failure starts a lockout."""
+
+    async def succeeded(self, account: str) -> None:
+        """A right password: forget the failures."""
+
+    async def clear(self, account: str) -> bool:
+        """End any lockout (password reset); True if one was in force."""
+
+
 @dataclass(frozen=True, slots=True)
 class RequestInfo:
     """Where a request came from, for sessions and the audit trail."""
@@ -48,3 +74,12 @@ class Services:
     access_tokens: AccessTokenCodec
     dispatch: Dispatcher
     denylist: SessionDenylist
+    rate_limiter: RateLimiter
+    lockout: Lockout
+
+    async def limit(self, name: str, *key: str) -> None:
+        """Apply the rate limit ``settings.rate_limit_<name>`` to ``key``; raises RateLimited."""
+        retry_after = await self.rate_limiter.hit(getattr(self.settings, f"rate_limit_{name}"),
+                                                  name, *key)
+        if retry_after is not None:
+            raise RateLimited(retry_after)

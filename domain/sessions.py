@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from db.repositories import audit, sessions, users
 from db.repositories.users import UserRecord
 from db.transaction import transaction
 from domain.accounts import normalize_email
+from domain.alerts import Alert, queue_alert
+from domain.devices import describe
 from domain.errors import (
     AccountDisabled,
     EmailNotVerified,
@@ -44,42 +46,75 @@ async def sign_in(svc: Services, *, email: str, password: str, device_name: str 
                   info: RequestInfo) -> TokenPair:
     """Password sign-in; opens a web session.
 
-    raises InvalidCredentials (unknown email and wrong password alike, same cost: one bcrypt
-    check either way), then EmailNotVerified / AccountDisabled only after a correct password.
+    raises InvalidCredentials for an unknown email, a wrong password and a locked account
+    alike (same body; one bcrypt check for the first two), then EmailNotVerified /
+    AccountDisabled only after a correct password. After ``lockout_threshold`` failures in
+    ``lockout_window`` s the account refuses passwords for ``lockout_duration`` s.
     """
     try:
         email = normalize_email(email)
     except ValidationFailed:
         email = ""
+    attempt, lockout_ended = await svc.lockout.begin(email or "-")
     user = await users.get_by_email(email) if email else None
-    ok = await svc.hasher.verify(password, user.password_hash if user else None)
     now = svc.clock()
-    if not ok or user is None:
+    if user is not None and lockout_ended:
+        await _audit(user.id, "auth.lockout.ended", now, info, reason="expired")
+    if attempt is None:  # locked: no password check at all, so guesses learn nothing
         if user is not None:
-            async with transaction():
-                await audit.record("auth.signin.failed", user_id=user.id, now=now,
-                                   ip_address=info.ip_address, user_agent=info.user_agent)
+            await _audit(user.id, "auth.signin.failed", now, info, reason="locked")
         raise InvalidCredentials()
+    ok = await svc.hasher.verify(password, user.password_hash if user else None)
+    if not ok or user is None:
+        locked = await svc.lockout.failed(email or "-", attempt)
+        if user is not None:
+            await _audit(user.id, "auth.signin.failed", now, info, reason="password")
+            if locked:
+                await _audit(user.id, "auth.lockout.started", now, info,
+                             seconds=svc.settings.lockout_duration)
+        raise InvalidCredentials()
+    await svc.lockout.succeeded(email)
     if not user.is_active:
         raise AccountDisabled()
     if user.email_verified_at is None:
         raise EmailNotVerified()
+    return await _open_session(svc, user, password, device_name, info)
+
+
+async def _open_session(svc: Services, user: UserRecord, password: str,
+                        device_name: str | None, info: RequestInfo) -> TokenPair:
+    now = svc.clock()
     new_hash = await svc.hasher.hash(password) if svc.hasher.needs_rehash(user.password_hash) \
         else None
+    derived_name, platform = describe(info.user_agent)
+    new_device = await audit.is_new_device(
+        user.id, info.user_agent, since=now - timedelta(seconds=svc.settings.new_device_window))
     refresh = new_opaque_token()
-    ttl = svc.settings.refresh_token_ttl
+    lifetime = min(svc.settings.refresh_token_ttl, svc.settings.session_max_lifetime)
+    message_id = None
     async with transaction():
         if new_hash:
             await users.set_password_hash(user.id, new_hash, now)
         session_id = await sessions.create(
-            user_id=user.id, kind="web", now=now, expires_at=now + timedelta(seconds=ttl),
-            device_name=device_name, user_agent=info.user_agent, ip_address=info.ip_address)
+            user_id=user.id, kind="web", now=now, expires_at=now + timedelta(seconds=lifetime),
+            device_name=device_name or derived_name, platform=platform,
+            user_agent=info.user_agent, ip_address=info.ip_address)
         await sessions.add_refresh_token(session_id=session_id, token_hash=hash_token(refresh),
                                          now=now)
-        await audit.record("auth.signin.succeeded", user_id=user.id, now=now,
-                           ip_address=info.ip_address, user_agent=info.user_agent,
-                           metadata={"session_id": str(session_id)})
+        await _audit(user.id, "auth.signin.succeeded", now, info, session_id=str(session_id),
+                     device=device_name or derived_name)
+        if new_device:
+            message_id = await queue_alert(Alert.NEW_DEVICE, user=user, now=now, info=info,
+                                           device_name=device_name)
+    if message_id:
+        await svc.dispatch([message_id])
     return _pair(svc, user, session_id, refresh)
+
+
+async def _audit(user_id: uuid.UUID, action: str, now: datetime, info: RequestInfo,
+                 **metadata: object) -> None:
+    await audit.record(action, user_id=user_id, now=now, ip_address=info.ip_address,
+                       user_agent=info.user_agent, metadata=metadata)
 
 
 async def refresh(svc: Services, *, refresh_token: str, info: RequestInfo) -> TokenPair:
@@ -92,10 +127,12 @@ async def refresh(svc: Services, *, refresh_token: str, info: RequestInfo) -> To
     """
     now = svc.clock()
     grace = timedelta(seconds=svc.settings.refresh_reuse_grace)
-    expires_at = now + timedelta(seconds=svc.settings.refresh_token_ttl)
+    idle_expiry = now + timedelta(seconds=svc.settings.refresh_token_ttl)
+    lifetime = timedelta(seconds=svc.settings.session_max_lifetime)
     child = derive_child_token(svc.settings.jwt_secret, refresh_token)
     current = await sessions.rotate_current(token_hash=hash_token(refresh_token), now=now,
-                                            child_hash=hash_token(child), expires_at=expires_at)
+                                            child_hash=hash_token(child),
+                                            idle_expiry=idle_expiry, lifetime=lifetime)
     if current is not None:
         return _pair(svc, current[1], current[0], child)
     reused = False
@@ -108,15 +145,19 @@ async def refresh(svc: Services, *, refresh_token: str, info: RequestInfo) -> To
             await sessions.mark_rotated(record.id, now)
             await sessions.add_refresh_token(session_id=record.session_id, now=now,
                                              token_hash=hash_token(child), parent_id=record.id)
-            await sessions.touch(record.session_id, now=now, expires_at=expires_at)
+            await sessions.touch(record.session_id, now=now,
+                                 expires_at=min(idle_expiry, record.session_created_at + lifetime))
         elif now - record.rotated_at > grace:
             reused = True
             await sessions.revoke(record.session_id, now=now, reason="token_reuse")
-            await audit.record("auth.refresh.reuse_detected", user_id=record.user.id, now=now,
-                               ip_address=info.ip_address, user_agent=info.user_agent,
-                               metadata={"session_id": str(record.session_id)})
+            await _audit(record.user.id, "auth.refresh.reuse_detected", now, info,
+                         session_id=str(record.session_id))
+            device = RequestInfo(record.session_ip, record.session_user_agent)
+            alert = await queue_alert(Alert.TOKEN_REUSE, user=record.user, now=now,
+                                      info=device, device_name=record.session_device)
     if reused:
         await svc.denylist.add(record.session_id, svc.settings.access_token_ttl)
+        await svc.dispatch([alert])
         raise TokenReuseDetected()
     return _pair(svc, record.user, record.session_id, child)
 
@@ -136,9 +177,7 @@ async def sign_out(svc: Services, *, refresh_token: str | None, access_claims: A
     now = svc.clock()
     async with transaction():
         if await sessions.revoke(session_id, now=now, reason="signout"):
-            await audit.record("auth.signout", user_id=user_id, now=now,
-                               ip_address=info.ip_address, user_agent=info.user_agent,
-                               metadata={"session_id": str(session_id)})
+            await _audit(user_id, "auth.signout", now, info, session_id=str(session_id))
     await svc.denylist.add(session_id, svc.settings.access_token_ttl)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,7 @@ DEFAULT_DATABASE_URL = "sqlite:///var/latchkey.sqlite3"
 DEV_SECRET = "latchkey-development-only-secret-do-not-use-in-production"
 ENVIRONMENTS = ("development", "test", "production")
 SMTP_TLS_MODES = ("none", "starttls", "tls")
+RATE_RE = re.compile(r"^\d+/(second|minute|hour|day)$")
 MIN_SECRET_BYTES = 32  # OWASP ASVS 6.4.1: keys with at least 256 bits of entropy
 
 
@@ -48,17 +50,34 @@ class Settings:
     bcrypt_rounds: int = 12
     password_pepper: str = field(default=DEV_SECRET, repr=False)
     password_min_length: int = 12
+    password_min_strength: int = 3  # zxcvbn score 0..4 a new password must reach
     access_token_ttl: int = 900
-    refresh_token_ttl: int = 7 * 86400
+    refresh_token_ttl: int = 7 * 86400  # idle timeout: a session unused this long ends
+    session_max_lifetime: int = 30 * 86400  # absolute: no session outlives this
     email_verification_ttl: int = 86400
+    password_reset_ttl: int = 3600
+    new_device_window: int = 90 * 86400  # a device unseen this long counts as new
     refresh_reuse_grace: int = 10
     arq_poll_delay: float = 0.005
     delivery_max_tries: int = 8
     delivery_retry_base: float = 1.0
     outbox_sweep_after: int = 30
     sent_message_retention: int = 30 * 86400
-    cleanup_batch_size: int = 5000
+    cleanup_batch_size: int = 2000
+    cleanup_pause: float = 0.02
     max_body_bytes: int = 64 * 1024
+    # Rate limits ("N/second|minute|hour|day"), per client IP unless named per account.
+    rate_limit_register: str = "5/hour"
+    rate_limit_signin: str = "20/minute"
+    rate_limit_refresh: str = "60/minute"
+    rate_limit_password_forgot: str = "5/hour"
+    rate_limit_verify_email_resend: str = "3/hour"
+    rate_limit_token: str = "20/hour"  # verify-email and password/reset
+    rate_limit_password_forgot_per_account: str = "3/hour"
+    rate_limit_verify_email_resend_per_account: str = "3/hour"
+    lockout_threshold: int = 10  # failed sign-ins within lockout_window lock the account
+    lockout_window: int = 900
+    lockout_duration: int = 900
 
     @property
     def is_development(self) -> bool:
@@ -95,6 +114,9 @@ class Settings:
             found.append(f"ENVIRONMENT must be one of {', '.join(ENVIRONMENTS)}")
         if self.smtp_tls not in SMTP_TLS_MODES:
             found.append(f"SMTP_TLS must be one of {', '.join(SMTP_TLS_MODES)}")
+        for f in dataclasses.fields(self):
+            if f.name.startswith("rate_limit_") and not RATE_RE.match(getattr(self, f.name)):
+                found.append(f"{f.name.upper()} must look like 20/minute")
         if not 4 <= self.bcrypt_rounds <= 31:
             found.append("BCRYPT_ROUNDS must be between 4 and 31")
         if self.environment == "production":

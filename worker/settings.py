@@ -22,14 +22,16 @@ PG_POOL_SIZE = 10
 
 async def startup(ctx: dict[str, Any]) -> None:
     """Build what jobs need. Tests pre-fill ``settings`` and ``clock`` in ctx."""
-    ctx.setdefault("settings", Settings.from_env())
+    if "settings" not in ctx:
+        ctx["settings"] = Settings.from_env()
     ctx.setdefault("clock", utcnow)
     ctx["sender"] = Sender(ctx["settings"])
     ctx["own_pool"] = await open_pool(PG_POOL_SIZE)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
-    await ctx["sender"].close()
+    if "sender" in ctx:  # absent when stopped before startup finished
+        await ctx["sender"].close()
     if ctx.get("own_pool"):
         await close_pool()
 

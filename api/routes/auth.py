@@ -13,6 +13,7 @@ from api.deps import (
     provide_services,
     request_info,
 )
+from api.guards import rate_limit
 from api.schemas import (
     EmailRequest,
     Message,
@@ -54,7 +55,7 @@ class AuthController(Controller):
     tags = ["auth"]
     dependencies = {"svc": Provide(provide_services)}
 
-    @post("/register", status_code=201)
+    @post("/register", status_code=201, guards=[rate_limit("register")])
     async def register(self, request: Request, data: RegisterRequest, svc: Services
                        ) -> RegisterResponse:
         user = await accounts.register(svc, email=data.email, password=data.password,
@@ -62,24 +63,24 @@ class AuthController(Controller):
         return RegisterResponse(id=user.id, email=user.email, name=user.name,
                                 message="Check your inbox to verify your email address.")
 
-    @post("/verify-email", status_code=200)
+    @post("/verify-email", status_code=200, guards=[rate_limit("token")])
     async def verify_email(self, request: Request, data: TokenRequest, svc: Services) -> Message:
         await accounts.verify_email(svc, token=data.token, info=request_info(request))
         return Message("Your email address is verified.")
 
-    @post("/verify-email/resend", status_code=200)
+    @post("/verify-email/resend", status_code=200, guards=[rate_limit("verify_email_resend")])
     async def resend(self, request: Request, data: EmailRequest, svc: Services) -> Message:
         await accounts.resend_verification(svc, email=data.email, info=request_info(request))
         return Message(CHECK_INBOX)
 
-    @post("/signin", status_code=200)
+    @post("/signin", status_code=200, guards=[rate_limit("signin")])
     async def signin(self, request: Request, data: SignInRequest, svc: Services
                      ) -> Response[TokenPairResponse]:
         pair = await sessions.sign_in(svc, email=data.email, password=data.password,
                                       device_name=data.device_name, info=request_info(request))
         return token_pair(pair, data.refresh_transport, svc)
 
-    @post("/refresh", status_code=200)
+    @post("/refresh", status_code=200, guards=[rate_limit("refresh")])
     async def refresh(self, request: Request, svc: Services,
                       data: RefreshRequest | None = None) -> Response[TokenPairResponse]:
         body_token = data.refresh_token if data else None

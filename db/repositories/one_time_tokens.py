@@ -35,6 +35,14 @@ async def replace(*, user_id: uuid.UUID, purpose: str, token_hash: str, expires_
     )
 
 
+async def find(token_hash: str) -> OneTimeTokenRecord | None:
+    """Look a token up by hash, without locking."""
+    row = await OneTimeToken.select(
+        OneTimeToken.id, OneTimeToken.user_id, OneTimeToken.purpose, OneTimeToken.expires_at,
+        OneTimeToken.used_at).where(OneTimeToken.token_hash == token_hash).first()
+    return OneTimeTokenRecord(**row) if row else None
+
+
 async def find_for_update(token_hash: str) -> OneTimeTokenRecord | None:
     """Look a token up by hash, row-locked on PostgreSQL (SQLite: the transaction is
     BEGIN IMMEDIATE, which already serializes writers)."""

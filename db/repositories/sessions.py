@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from db.engine import is_sqlite
 from db.repositories.users import UserRecord
@@ -21,8 +21,12 @@ class RefreshTokenRecord:
     id: uuid.UUID
     session_id: uuid.UUID
     rotated_at: datetime | None
+    session_created_at: datetime
     session_expires_at: datetime
     session_revoked_at: datetime | None
+    session_device: str | None
+    session_ip: str | None
+    session_user_agent: str | None
     user: UserRecord
 
 
@@ -34,14 +38,14 @@ def _user(row: dict) -> UserRecord:
 
 
 async def create(*, user_id: uuid.UUID, kind: str, now: datetime, expires_at: datetime,
-                 device_name: str | None, user_agent: str | None,
+                 device_name: str | None, platform: str | None, user_agent: str | None,
                  ip_address: str | None) -> uuid.UUID:
     """Insert a session; returns its id."""
     session_id = uuid.uuid4()
     await Session.insert(
         Session(id=session_id, user_id=user_id, kind=kind, device_name=device_name,
-                user_agent=user_agent, ip_address=ip_address, created_at=now,
-                last_used_at=now, expires_at=expires_at)
+                platform=platform, user_agent=user_agent, ip_address=ip_address,
+                created_at=now, last_used_at=now, expires_at=expires_at)
     )
     return session_id
 
@@ -59,7 +63,9 @@ async def find_refresh_token_for_update(token_hash: str) -> RefreshTokenRecord |
     PostgreSQL so concurrent rotations of one token serialize (SQLite: BEGIN IMMEDIATE)."""
     lock = "" if is_sqlite() else " FOR UPDATE OF rt"
     rows = await RefreshToken.raw(
-        "SELECT rt.id, rt.session_id, rt.rotated_at, s.expires_at AS session_expires_at, "
+        "SELECT rt.id, rt.session_id, rt.rotated_at, s.created_at AS session_created_at, "
+        "s.expires_at AS session_expires_at, s.device_name AS session_device, "
+        "s.ip_address AS session_ip, s.user_agent AS session_user_agent, "
         f"s.revoked_at AS session_revoked_at, {USER_COLUMNS} "
         "FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id "
         "JOIN users u ON u.id = s.user_id WHERE rt.token_hash = {}" + lock,
@@ -70,8 +76,11 @@ async def find_refresh_token_for_update(token_hash: str) -> RefreshTokenRecord |
     row = rows[0]
     return RefreshTokenRecord(id=row["id"], session_id=row["session_id"],
                               rotated_at=row["rotated_at"],
+                              session_created_at=row["session_created_at"],
                               session_expires_at=row["session_expires_at"],
-                              session_revoked_at=row["session_revoked_at"], user=_user(row))
+                              session_revoked_at=row["session_revoked_at"],
+                              session_device=row["session_device"], session_ip=row["session_ip"],
+                              session_user_agent=row["session_user_agent"], user=_user(row))
 
 
 # One statement, so one round trip: lock the token if it is the current one of a live session
@@ -93,7 +102,8 @@ WITH cur AS (
     INSERT INTO refresh_tokens (id, session_id, token_hash, parent_id, created_at)
     SELECT {{}}, session_id, {{}}, id, {{}} FROM rotated RETURNING session_id
 ), touched AS (
-    UPDATE sessions SET last_used_at = {{}}, expires_at = {{}} FROM child
+    UPDATE sessions SET last_used_at = {{}},
+        expires_at = LEAST({{}}, sessions.created_at + {{}}) FROM child
     WHERE sessions.id = child.session_id RETURNING sessions.id, sessions.user_id
 )
 SELECT touched.id AS session_id, {USER_COLUMNS} FROM touched JOIN users u ON u.id = touched.user_id
@@ -101,14 +111,17 @@ SELECT touched.id AS session_id, {USER_COLUMNS} FROM touched JOIN users u ON u.i
 
 
 async def rotate_current(*, token_hash: str, child_hash: str, now: datetime,
-                         expires_at: datetime) -> tuple[uuid.UUID, UserRecord] | None:
+                         idle_expiry: datetime, lifetime: timedelta
+                         ) -> tuple[uuid.UUID, UserRecord] | None:
     """Fast path of a refresh on PostgreSQL: (session_id, user) when ``token_hash`` was the
-    current token and is now rotated to ``child_hash``; None otherwise, and always on SQLite
-    (no data-modifying CTEs there), where the general path does the same in BEGIN IMMEDIATE."""
+    current token and is now rotated to ``child_hash``; the session then expires at
+    ``idle_expiry`` or ``lifetime`` after its creation, whichever is first. None otherwise,
+    and always on SQLite (no data-modifying CTEs there), where the general path does the
+    same in BEGIN IMMEDIATE."""
     if is_sqlite():
         return None
     rows = await RefreshToken.raw(ROTATE_CURRENT, token_hash, now, now, uuid.uuid4(),
-                                  child_hash, now, now, expires_at)
+                                  child_hash, now, now, idle_expiry, lifetime)
     return (rows[0]["session_id"], _user(rows[0])) if rows else None
 
 
@@ -127,12 +140,51 @@ async def touch(session_id: uuid.UUID, *, now: datetime, expires_at: datetime) -
     )
 
 
-async def revoke(session_id: uuid.UUID, *, now: datetime, reason: str) -> bool:
-    """End a session (its refresh tokens die with it). False when already revoked."""
+async def revoke(session_id: uuid.UUID, *, now: datetime, reason: str,
+                 user_id: uuid.UUID | None = None) -> bool:
+    """End a live session (its refresh tokens die with it), only the user's own when
+    ``user_id`` is given. False when there was no such live session."""
+    where = (Session.id == session_id) & Session.revoked_at.is_null()
+    if user_id is not None:
+        where &= (Session.user_id == user_id) & (Session.expires_at > now)
     rows = await Session.update({Session.revoked_at: now, Session.revoked_reason: reason}).where(
-        (Session.id == session_id) & Session.revoked_at.is_null()
-    ).returning(Session.id)
+        where).returning(Session.id)
     return bool(rows)
+
+
+async def revoke_all(user_id: uuid.UUID, *, now: datetime, reason: str,
+                     keep: uuid.UUID | None = None) -> list[uuid.UUID]:
+    """End every live session of the user except ``keep``; returns the ids ended."""
+    where = (Session.user_id == user_id) & Session.revoked_at.is_null() & (
+        Session.expires_at > now)
+    if keep is not None:
+        where &= Session.id != keep
+    rows = await Session.update({Session.revoked_at: now, Session.revoked_reason: reason}).where(
+        where).returning(Session.id)
+    return [r["id"] for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    id: uuid.UUID
+    kind: str
+    device_name: str | None
+    platform: str | None
+    user_agent: str | None
+    ip_address: str | None
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+
+
+async def list_active(user_id: uuid.UUID, now: datetime) -> list[SessionRecord]:
+    """The user's live sessions, most recently used first."""
+    rows = await Session.select(
+        Session.id, Session.kind, Session.device_name, Session.platform, Session.user_agent,
+        Session.ip_address, Session.created_at, Session.last_used_at, Session.expires_at,
+    ).where((Session.user_id == user_id) & Session.revoked_at.is_null()
+            & (Session.expires_at > now)).order_by(Session.last_used_at, ascending=False)
+    return [SessionRecord(**row) for row in rows]
 
 
 async def session_of_refresh_token(token_hash: str) -> tuple[uuid.UUID, uuid.UUID] | None:

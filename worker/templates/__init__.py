@@ -22,6 +22,11 @@ HERE = Path(__file__).parent
 SUBJECTS = {
     "verify_email": "Verify your email address",
     "welcome": "Welcome to latchkey",
+    "reset_password": "Reset your password",
+    "alert_password_reset": "Your password was reset",
+    "alert_password_changed": "Your password was changed",
+    "alert_token_reuse": "We signed out a session of yours",
+    "alert_new_device": "New sign-in to your account",
 }
 
 # Quoted-printable keeps bodies readable; the compat32 MIME classes build and flatten a message

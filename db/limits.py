@@ -1,0 +1,106 @@
+"""Redis-backed rate limits (the ``limits`` library) and the sign-in lockout."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import time
+
+from limits import parse
+from limits.aio.storage import RedisStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger("latchkey.limits")
+
+
+class RedisRateLimiter:
+    """domain.services.RateLimiter on ``limits``' moving window (atomic Lua in Redis).
+
+    Fails open: with Redis down requests pass and a warning is logged, so an outage of the
+    counters does not become an outage of sign-in.
+    """
+
+    def __init__(self, redis_url: str) -> None:
+        self._storage = RedisStorage(f"async+{redis_url}", implementation="redispy",
+                                     key_prefix="latchkey-limits")
+        self._limiter = MovingWindowRateLimiter(self._storage)
+
+    async def hit(self, limit: str, *key: str) -> int | None:
+        item = parse(limit)
+        try:
+            if await self._limiter.hit(item, *key):
+                return None
+            stats = await self._limiter.get_window_stats(item, *key)
+        except (RedisError, OSError) as exc:
+            log.warning("rate limit %s not applied: %s", limit, type(exc).__name__)
+            return None
+        return max(1, math.ceil(stats.reset_time - time.time()))
+
+
+# KEYS: failures, lock, locked-before. ARGV: window, threshold.
+# Returns {attempt or -1 when locked, 1 when an earlier lockout has ended since}.
+BEGIN = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return {-1, 0} end
+local ended = redis.call('DEL', KEYS[3])
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+if n > tonumber(ARGV[2]) then return {-1, ended} end
+return {n, ended}
+"""
+
+
+class RedisLockout:
+    """domain.services.Lockout: the attempt counter is taken *before* the password is
+    checked, in one Lua script, so N parallel guesses get at most ``threshold`` checks."""
+
+    def __init__(self, redis: Redis, *, threshold: int, window: int, duration: int) -> None:
+        self._redis = redis
+        self._begin = redis.register_script(BEGIN)
+        self.threshold, self.window, self.duration = threshold, window, duration
+
+    @staticmethod
+    def _keys(account: str) -> list[str]:
+        key = account.lower()  # emails differing only in case share one counter
+        return [f"latchkey:signin-failures:{key}", f"latchkey:locked:{key}",
+                f"latchkey:was-locked:{key}"]
+
+    async def begin(self, account: str) -> tuple[int | None, bool]:
+        try:
+            n, ended = await self._begin(keys=self._keys(account),
+                                         args=[self.window, self.threshold])
+        except (RedisError, OSError) as exc:
+            log.warning("lockout not checked: %s", type(exc).__name__)
+            return 0, False
+        return (None if n < 0 else int(n)), bool(ended)
+
+    async def failed(self, account: str, attempt: int) -> bool:
+        if attempt < self.threshold:
+            return False
+        failures, lock, was_locked = self._keys(account)
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.set(lock, b"1", ex=self.duration, nx=True)
+                pipe.set(was_locked, b"1", ex=30 * 86400)
+                pipe.delete(failures)
+                started, *_ = await pipe.execute()
+        except (RedisError, OSError):
+            return False
+        return bool(started)
+
+    async def succeeded(self, account: str) -> None:
+        with contextlib.suppress(RedisError, OSError):
+            await self._redis.delete(self._keys(account)[0])
+
+    async def clear(self, account: str) -> bool:
+        keys = self._keys(account)
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.exists(keys[1])
+                pipe.delete(*keys)
+                locked, _ = await pipe.execute()
+        except (RedisError, OSError):
+            return False
+        return bool(locked)
