@@ -6,8 +6,6 @@ from functools import lru_cache
 
 from ua_parser import parse
 
-MOBILE_OS = {"iOS", "Android", "iPadOS"}
-
 
 @lru_cache(maxsize=4096)  # parsing runs ~600 regexes; user agents repeat a lot
 def describe(user_agent: str | None) -> tuple[str, str]:
@@ -16,8 +14,9 @@ def describe(user_agent: str | None) -> tuple[str, str]:
     if not user_agent:
         return "Unknown device", "unknown"
     result = parse(user_agent[:512])
-    browser = result.user_agent.family if result.user_agent else "Unknown browser"
-    system = result.os.family if result.os else "unknown OS"
-    if browser == "Other":
-        browser = user_agent.split("/")[0][:40] or "Unknown browser"
-    return f"{browser} on {system}"[:100], (system.lower() if system != "Other" else "unknown")
+    browser = result.user_agent.family if result.user_agent else "Other"
+    if browser == "Other":  # an app or script: its product token ("okhttp/4.9")
+        browser = user_agent.split("/")[0].strip()[:40] or "Unknown browser"
+    system = result.os.family if result.os and result.os.family != "Other" else None
+    name = f"{browser} on {system}" if system else browser
+    return name[:100], system.lower() if system else "unknown"

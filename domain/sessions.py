@@ -68,7 +68,7 @@ async def sign_in(svc: Services, *, email: str, password: str, device_name: str 
     if not ok or user is None:
         locked = await svc.lockout.failed(email or "-", attempt)
         if user is not None:
-            await _audit(user.id, "auth.signin.failed", now, info, reason="password")
+            await _audit(user.id, "auth.signin.failed", now, info, reason="bad_credentials")
             if locked:
                 await _audit(user.id, "auth.lockout.started", now, info,
                              seconds=svc.settings.lockout_duration)

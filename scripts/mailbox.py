@@ -75,15 +75,20 @@ class Mailbox:
             self._changed.notify_all()
         return "250 Message accepted for delivery"
 
-    def to(self, address: str) -> list[ReceivedMail]:
-        return [m for m in self.received if address.lower() in (r.lower() for r in m.recipients)]
+    def to(self, address: str, subject: str | None = None) -> list[ReceivedMail]:
+        """Messages to ``address`` (any case), optionally only those with ``subject``."""
+        return [m for m in self.received if address.lower() in (r.lower() for r in m.recipients)
+                and (subject is None or m.subject == subject)]
 
-    def wait_for(self, address: str, count: int = 1, timeout: float = 5.0) -> list[ReceivedMail]:
-        """Block until ``count`` messages to ``address`` arrived; raises TimeoutError."""
+    def wait_for(self, address: str, count: int = 1, timeout: float = 5.0,
+                 subject: str | None = None) -> list[ReceivedMail]:
+        """Block until ``count`` messages to ``address`` (with ``subject``) arrived; returns
+        them all. raises TimeoutError."""
         with self._changed:
-            if not self._changed.wait_for(lambda: len(self.to(address)) >= count, timeout):
+            if not self._changed.wait_for(lambda: len(self.to(address, subject)) >= count,
+                                          timeout):
                 raise TimeoutError(f"{count} message(s) to {address} not received in {timeout}s")
-            return self.to(address)
+            return self.to(address, subject)
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> Controller:
         """Serve in a background thread; returns the started Controller (``.port``)."""

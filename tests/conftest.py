@@ -8,13 +8,12 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from api.app import create_app
 from db.engine import DB
 from domain.settings import Settings
 from scripts.mailbox import Mailbox
 from scripts.migrate import migrate
 from tests.environment import DATABASE_URL, REDIS_URL
-from tests.support import MutableClock, lifespan, running_worker
+from tests.support import MutableClock, serving
 
 TABLES = ("audit_events", "outbox_messages", "one_time_tokens", "refresh_tokens", "sessions",
           "users")
@@ -71,12 +70,5 @@ def settings(smtp: tuple[Mailbox, int], clean: None) -> Settings:
 
 @pytest.fixture
 async def client(settings: Settings, clock: MutableClock) -> AsyncIterator[httpx.AsyncClient]:
-    """The ASGI app (lifespan run) plus a real arq worker, both in the test's event loop
-    (Litestar's AsyncTestClient runs the app in another thread and loop, which an asyncpg
-    pool shared with the worker does not survive)."""
-    app = create_app(settings, clock)
-    transport = httpx.ASGITransport(app=app)
-    async with lifespan(app), running_worker(settings, clock), httpx.AsyncClient(
-        transport=transport, base_url="http://testserver"
-    ) as test_client:
+    async with serving(settings, clock) as test_client:
         yield test_client

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import httpx
 from arq.connections import RedisSettings
 from arq.worker import Worker
 from litestar import Litestar
@@ -83,14 +84,31 @@ async def running_worker(settings: Settings, clock: MutableClock) -> AsyncIterat
             await worker.close()
 
 
+@contextlib.asynccontextmanager
+async def serving(settings: Settings, clock: MutableClock, *, worker: bool = True
+                  ) -> AsyncIterator[httpx.AsyncClient]:
+    """The ASGI app (lifespan run) and, with ``worker``, a real arq worker, in this loop
+    (Litestar's AsyncTestClient runs the app in another thread and loop, which an asyncpg
+    pool shared with the worker does not survive)."""
+    from api.app import create_app
+
+    app = create_app(settings, clock)
+    async with contextlib.AsyncExitStack() as stack:
+        await stack.enter_async_context(lifespan(app))
+        if worker:
+            await stack.enter_async_context(running_worker(settings, clock))
+        yield await stack.enter_async_context(httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"))
+
+
 def token_of(link: str) -> str:
     return parse_qs(urlparse(link).query)["token"][0]
 
 
-async def wait_mail(mailbox: Mailbox, address: str, count: int = 1, within: float = 5.0
-                    ) -> list[Any]:
+async def wait_mail(mailbox: Mailbox, address: str, count: int = 1, within: float = 5.0,
+                    subject: str | None = None) -> list[Any]:
     """Wait (without blocking the loop the worker runs on) for ``count`` mails to address."""
-    return await asyncio.to_thread(mailbox.wait_for, address, count, within)
+    return await asyncio.to_thread(mailbox.wait_for, address, count, within, subject)
 
 
 async def register(client: Any, email: str, password: str = PASSWORD, **extra: Any) -> Any:

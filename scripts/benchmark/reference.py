@@ -54,7 +54,8 @@ async def rotations_per_second(database_url: str, tokens: list[str], seconds: fl
             if one_statement:
                 now = datetime.datetime.now(datetime.UTC)
                 await pool.fetchrow(cte, _hash(token), now, now, uuid.uuid4(), _hash(child), now,
-                                    now, now + datetime.timedelta(days=7))
+                                    now, now + datetime.timedelta(days=7),
+                                    datetime.timedelta(days=30))
                 token = child
                 done += 1
                 continue

@@ -42,7 +42,8 @@ async def seed_sessions(user_ids: list[uuid.UUID], count: int
             user_id = user_ids[i % len(user_ids)]
             session_id = await sessions.create(
                 user_id=user_id, kind="web", now=now, expires_at=now + timedelta(days=7),
-                device_name="bench", user_agent="wrk", ip_address="127.0.0.1")
+                device_name="bench", platform="unknown", user_agent="wrk",
+                ip_address="127.0.0.1")
             token = new_opaque_token()
             await sessions.add_refresh_token(session_id=session_id, token_hash=hash_token(token),
                                              now=now)

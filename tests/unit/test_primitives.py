@@ -10,6 +10,7 @@ import pytest
 from aiosmtplib import SMTPRecipientRefused, SMTPRecipientsRefused, SMTPResponseException
 
 from domain.accounts import normalize_email
+from domain.devices import describe
 from domain.errors import (
     PermanentDeliveryError,
     TransientDeliveryError,
@@ -143,3 +144,28 @@ def test_smtp_failures_are_classified():
 def test_backoff_doubles_and_caps():
     assert [backoff(n, 1.0) for n in (1, 2, 3)] == [1.0, 2.0, 4.0]
     assert backoff(20, 1.0) == 300.0
+
+
+@pytest.mark.parametrize(("password", "why"), [
+    ("password1234", "too weak"), ("qwertyuiop12", "too weak"), ("aaaaaaaaaaaa", "too weak"),
+    ("xx jane.doe xx yy", "email"),
+])
+def test_new_passwords_must_be_hard_to_guess(password, why):
+    with pytest.raises(ValidationFailed) as caught:
+        check_password_policy(password, email="Jane.Doe@example.com", min_strength=3)
+    assert why in caught.value.errors[0][1]
+
+
+def test_strong_and_long_passwords_pass():
+    check_password_policy("correct horse battery staple", email="jd@example.com", min_strength=3)
+    check_password_policy("x7!Qz" * 25, email="jd@example.com", min_strength=3)  # > 72 chars
+
+
+@pytest.mark.parametrize(("agent", "name", "platform"), [
+    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+     "Chrome/120.0.0.0 Safari/537.36", "Chrome on Windows", "windows"),
+    ("okhttp/4.9.0", "okhttp", "unknown"),
+    (None, "Unknown device", "unknown"),
+])
+def test_device_names(agent, name, platform):
+    assert describe(agent) == (name, platform)
