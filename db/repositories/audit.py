@@ -33,14 +33,12 @@ async def list_actions(user_id: uuid.UUID) -> list[str]:
 async def is_new_device(user_id: uuid.UUID, user_agent: str | None, *, since: datetime) -> bool:
     """True when the user has signed in before, but not with this user agent since ``since``
     (the very first sign-in after registration is not "new")."""
-    signins = AuditEvent.select(AuditEvent.id).where(
-        (AuditEvent.user_id == user_id) & (AuditEvent.action == "auth.signin.succeeded"))
-    if not await signins.first():
+    signed_in = (AuditEvent.user_id == user_id) & (AuditEvent.action == "auth.signin.succeeded")
+    if not await AuditEvent.exists().where(signed_in):
         return False
     same = (AuditEvent.user_agent.is_null() if user_agent is None
             else AuditEvent.user_agent == user_agent)
-    seen = await signins.where(same & (AuditEvent.created_at >= since)).first()
-    return seen is None
+    return not await AuditEvent.exists().where(signed_in & same & (AuditEvent.created_at >= since))
 
 
 @dataclass(frozen=True, slots=True)
