@@ -19,6 +19,8 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
+from scripts.embedded_redis import free_port
+
 LINK_RE = re.compile(r"https?://[^\s<>\"']+")
 
 
@@ -92,18 +94,9 @@ class Mailbox:
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> Controller:
         """Serve in a background thread; returns the started Controller (``.port``)."""
-        controller = Controller(self, hostname=host, port=port or _free_port(host))
+        controller = Controller(self, hostname=host, port=port or free_port(host))
         controller.start()
-        controller.port = controller.port  # type: ignore[attr-defined]
         return controller
-
-
-def _free_port(host: str = "127.0.0.1") -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 def main() -> None:

