@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -22,19 +23,20 @@ class RedisSessionDenylist:
 
     async def add(self, session_id: uuid.UUID, ttl: int) -> None:
         """ttl: seconds. Logs and returns on Redis errors; the database still says revoked."""
-        try:
-            await self._redis.set(PREFIX + str(session_id), b"1", ex=ttl + CLOCK_SKEW)
-        except (RedisError, OSError) as exc:
-            log.warning("deny-list write failed (%s); the sweep re-syncs it", type(exc).__name__)
+        await self.add_many([session_id], ttl)
 
-    async def add_many(self, session_ids: list[uuid.UUID], ttl: int) -> None:
-        """Re-sync: deny-list every id in one round trip."""
+    async def add_many(self, session_ids: Sequence[uuid.UUID], ttl: int) -> None:
+        """Deny-list every id in one round trip (sign-out of all sessions, the re-sync).
+        Logs and returns on Redis errors; the sweep re-syncs from the database."""
         if not session_ids:
             return
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for session_id in session_ids:
-                pipe.set(PREFIX + str(session_id), b"1", ex=ttl + CLOCK_SKEW)
-            await pipe.execute()
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for session_id in session_ids:
+                    pipe.set(PREFIX + str(session_id), b"1", ex=ttl + CLOCK_SKEW)
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            log.warning("deny-list write failed (%s); the sweep re-syncs it", type(exc).__name__)
 
     async def contains(self, session_id: uuid.UUID) -> bool | None:
         """True/False, or None when Redis cannot answer (the caller asks the database)."""

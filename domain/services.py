@@ -27,6 +27,9 @@ class SessionDenylist(Protocol):
     async def add(self, session_id: uuid.UUID, ttl: int) -> None:
         """ttl: seconds. Must not raise when the store is down (the DB stays authoritative)."""
 
+    async def add_many(self, session_ids: Sequence[uuid.UUID], ttl: int) -> None:
+        """The same for many ids in one round trip."""
+
     async def contains(self, session_id: uuid.UUID) -> bool | None:
         """True/False, or None when the store cannot answer (caller falls back to the DB)."""
 
