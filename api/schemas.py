@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
 
+from db.repositories.sessions import SessionRecord
 from db.repositories.users import UserRecord
 
 # Generous caps stop pathological input early; the domain applies the real rules with
@@ -79,6 +80,10 @@ class SessionOut(Struct, rename="camel"):
     created_at: datetime
     last_used_at: datetime
     expires_at: datetime
+
+    @classmethod
+    def of(cls, session: SessionRecord, *, current: bool) -> SessionOut:
+        return cls(current=current, **{f: getattr(session, f) for f in session.__slots__})
 
 
 class Revoked(Camel):

@@ -63,11 +63,7 @@ class SessionController(Controller):
     @get("/sessions")
     async def sessions(self, svc: Services, claims: AccessClaims) -> list[SessionOut]:
         found = await session_admin.list_sessions(svc, claims)
-        return [SessionOut(current=s.id == claims.session_id, id=s.id, kind=s.kind,
-                           device_name=s.device_name, platform=s.platform,
-                           user_agent=s.user_agent, ip_address=s.ip_address,
-                           created_at=s.created_at, last_used_at=s.last_used_at,
-                           expires_at=s.expires_at) for s in found]
+        return [SessionOut.of(s, current=s.id == claims.session_id) for s in found]
 
     @delete("/sessions/{session_id:uuid}", status_code=204)
     async def revoke(self, request: Request, session_id: uuid.UUID, svc: Services,

@@ -170,7 +170,8 @@ def cleanup(system: System, rows: int, seed_seconds: float, access_file: str,
                           capture_output=True, text=True, check=True)
     elapsed = time.monotonic() - started
     loaded = during.stop()
-    return {"expired rows seeded": rows, "cleanup seconds": elapsed,
+    return {"expired rows seeded": rows, "seeding seconds": seed_seconds,
+            "cleanup seconds": elapsed,
             "cleanup deleted": done.stdout.strip(),
             "profile p99 ms before cleanup (4 conns)": baseline.p99_ms,
             "profile p99 ms during cleanup (4 conns)": loaded.p99_ms,
