@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from litestar import Request
 from litestar.datastructures import State
+from litestar.di import Provide
 
 from domain.errors import Unauthenticated
 from domain.services import RequestInfo, Services
-from domain.sessions import authenticate
+from domain.sessions.access import authenticate
 from domain.tokens import AccessClaims
 
 REFRESH_COOKIE = "latchkey_refresh"
@@ -49,3 +50,6 @@ async def provide_optional_claims(request: Request, state: State) -> AccessClaim
         return await authenticate(state.services, token)
     except Unauthenticated:
         return None
+
+
+SIGNED_IN = {"claims": Provide(provide_claims)}

@@ -7,8 +7,10 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Guard
 
+from domain.names import RateLimit
 
-def rate_limit(name: str) -> Guard:
+
+def rate_limit(name: RateLimit) -> Guard:
     """Guard applying ``settings.rate_limit_<name>`` per client IP; raises RateLimited."""
 
     async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:

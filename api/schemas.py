@@ -8,8 +8,9 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
 
-from db.repositories.sessions import SessionRecord
-from db.repositories.users import UserRecord
+from domain.records import AuditRecord, SessionRecord, UserRecord
+
+CHECK_INBOX = "If the address can receive mail, a message is on its way."
 
 # Generous caps stop pathological input early; the domain applies the real rules with
 # clearer messages (e.g. passwords 12..128 code points).
@@ -83,7 +84,11 @@ class SessionOut(Struct, rename="camel"):
 
     @classmethod
     def of(cls, session: SessionRecord, *, current: bool) -> SessionOut:
-        return cls(current=current, **{f: getattr(session, f) for f in session.__slots__})
+        return cls(id=session.id, current=current, kind=session.kind,
+                   device_name=session.device_name, platform=session.platform,
+                   user_agent=session.user_agent, ip_address=session.ip_address,
+                   created_at=session.created_at, last_used_at=session.last_used_at,
+                   expires_at=session.expires_at)
 
 
 class Revoked(Camel):
@@ -97,6 +102,12 @@ class Event(Struct, rename="camel"):
     user_agent: str | None
     metadata: dict[str, object]
     created_at: datetime
+
+    @classmethod
+    def of(cls, event: AuditRecord) -> Event:
+        return cls(id=event.id, action=event.action, ip_address=event.ip_address,
+                   user_agent=event.user_agent, metadata=event.metadata,
+                   created_at=event.created_at)
 
 
 class EventPage(Struct, rename="camel"):

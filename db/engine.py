@@ -1,13 +1,12 @@
-"""The Piccolo engine, chosen from ``DATABASE_URL`` (SQLite file by default, PostgreSQL in
-production).
+"""The Piccolo engine: chosen by the composition root from ``Settings.database_url`` (SQLite
+file by default, PostgreSQL in production) and bound to every table with :func:`bind`.
 
-Piccolo binds tables to an engine when they are imported, so this module reads the one
-variable it needs at import time; everything else comes through Settings.
+Piccolo tables look their engine up lazily, so nothing here reads the environment; the
+engine is process-wide because Piccolo's tables are.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -15,9 +14,9 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
-from domain.settings import DEFAULT_DATABASE_URL
-
 SQLITE_BUSY_TIMEOUT = 30.0  # seconds a writer waits for SQLite's lock before failing
+
+_bound: tuple[str, Engine] | None = None
 
 
 def engine_from_url(url: str) -> Engine:
@@ -33,11 +32,29 @@ def engine_from_url(url: str) -> Engine:
     raise ValueError(f"DATABASE_URL must start with sqlite:// or postgres://, got {scheme!r}")
 
 
-DB = engine_from_url(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
+def bind(url: str) -> Engine:
+    """Make the engine for ``url`` the one every table uses; binding the same URL again
+    keeps the engine (and its pool). raises ValueError for an unknown scheme."""
+    global _bound
+    if _bound is None or _bound[0] != url:
+        from db.tables import TABLES
+
+        engine = engine_from_url(url)
+        for table in TABLES:
+            table._meta.db = engine
+        _bound = (url, engine)
+    return _bound[1]
+
+
+def current() -> Engine:
+    """The bound engine. raises RuntimeError before :func:`bind` (a wiring bug)."""
+    if _bound is None:
+        raise RuntimeError("no database engine bound: build the app through scripts.bootstrap")
+    return _bound[1]
 
 
 def is_sqlite() -> bool:
-    return isinstance(DB, SQLiteEngine)
+    return isinstance(current(), SQLiteEngine)
 
 
 async def _keep_session(connection: object) -> None:
@@ -50,12 +67,19 @@ async def _keep_session(connection: object) -> None:
 async def open_pool(max_size: int) -> bool:
     """Start the PostgreSQL connection pool (without one Piccolo connects per query).
     Returns True if this call started it, so only the starter closes it."""
-    if is_sqlite() or DB.pool is not None:  # type: ignore[attr-defined]
+    engine = current()
+    if not isinstance(engine, PostgresEngine) or engine.pool is not None:
         return False
-    await DB.start_connection_pool(  # type: ignore[attr-defined]
-        min_size=1, max_size=max_size, reset=_keep_session)
+    await engine.start_connection_pool(min_size=1, max_size=max_size, reset=_keep_session)
     return True
 
 
 async def close_pool() -> None:
-    await DB.close_connection_pool()  # type: ignore[attr-defined]
+    engine = current()
+    if isinstance(engine, PostgresEngine):
+        await engine.close_connection_pool()
+
+
+async def ping() -> None:
+    """One trivial query (readiness probe). raises the driver's error when it fails."""
+    await current().run_ddl("SELECT 1")

@@ -15,10 +15,8 @@ from piccolo.columns import (
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from db.engine import DB
 
-
-class User(Table, tablename="users", db=DB):
+class User(Table, tablename="users"):
     id = UUID(primary_key=True)
     email = Varchar(length=254)
     email_lower = Varchar(length=254, unique=True)  # case-insensitive uniqueness
@@ -31,12 +29,13 @@ class User(Table, tablename="users", db=DB):
     updated_at = Timestamptz(default=TimestamptzNow())
 
 
-class Session(Table, tablename="sessions", db=DB):
+class Session(Table, tablename="sessions"):
     """One sign-in or paired device: the refresh-token family."""
 
     id = UUID(primary_key=True)
     user_id = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
     kind = Varchar(length=16, default="web")  # web | mobile
+    amr = Varchar(length=64, default="pwd")  # RFC 8176 methods, space-separated
     device_name = Varchar(length=100, null=True, default=None)
     platform = Varchar(length=32, null=True, default=None)
     user_agent = Varchar(length=512, null=True, default=None)
@@ -48,7 +47,7 @@ class Session(Table, tablename="sessions", db=DB):
     revoked_reason = Varchar(length=32, null=True, default=None)
 
 
-class RefreshToken(Table, tablename="refresh_tokens", db=DB):
+class RefreshToken(Table, tablename="refresh_tokens"):
     id = UUID(primary_key=True)
     session_id = ForeignKey(references=Session, on_delete=OnDelete.cascade, index=True)
     token_hash = Varchar(length=64, unique=True)
@@ -57,7 +56,7 @@ class RefreshToken(Table, tablename="refresh_tokens", db=DB):
     rotated_at = Timestamptz(null=True, default=None)
 
 
-class OneTimeToken(Table, tablename="one_time_tokens", db=DB):
+class OneTimeToken(Table, tablename="one_time_tokens"):
     id = UUID(primary_key=True)
     user_id = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
     purpose = Varchar(length=32)  # verify_email | reset_password | magic_link | pair_device
@@ -69,7 +68,20 @@ class OneTimeToken(Table, tablename="one_time_tokens", db=DB):
     user_agent = Varchar(length=512, null=True, default=None)
 
 
-class OutboxMessage(Table, tablename="outbox_messages", db=DB):
+class OtpCode(Table, tablename="otp_codes"):
+    """A short numeric one-time code: its keyed HMAC, never the code."""
+
+    id = UUID(primary_key=True)
+    user_id = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    purpose = Varchar(length=32)
+    code_hmac = Varchar(length=64)
+    attempts = Integer(default=0)  # wrong guesses so far
+    expires_at = Timestamptz(index=True)
+    used_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class OutboxMessage(Table, tablename="outbox_messages"):
     """A message to a person, committed with the state change that caused it."""
 
     id = UUID(primary_key=True)
@@ -86,11 +98,16 @@ class OutboxMessage(Table, tablename="outbox_messages", db=DB):
     sent_at = Timestamptz(null=True, default=None)
 
 
-class AuditEvent(Table, tablename="audit_events", db=DB):
+class AuditEvent(Table, tablename="audit_events"):
     id = UUID(primary_key=True)
     user_id = ForeignKey(references=User, on_delete=OnDelete.cascade, null=True, index=True)
+    actor_id = UUID(null=True, default=None)  # who acted, when not the user (an admin)
     action = Varchar(length=64)
     ip_address = Varchar(length=45, null=True, default=None)
     user_agent = Varchar(length=512, null=True, default=None)
     metadata = JSON(default={})
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+TABLES: tuple[type[Table], ...] = (User, Session, RefreshToken, OneTimeToken, OtpCode,
+                                   OutboxMessage, AuditEvent)

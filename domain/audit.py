@@ -7,8 +7,8 @@ import uuid
 from datetime import datetime
 
 from db.repositories import audit
-from db.repositories.audit import AuditRecord
 from domain.errors import ValidationFailed
+from domain.records import AuditRecord
 
 MAX_PAGE = 100
 

@@ -92,6 +92,16 @@ class RateLimited(DomainError):
         self.retry_after = max(1, int(retry_after))
 
 
+class TooManyAttempts(RateLimited):
+    """A one-time code was guessed wrong too often and is void (OWASP ASVS 2.8.x)."""
+
+    code = "too_many_attempts"
+    detail = "Too many wrong codes. Ask for a new one."
+
+    def __init__(self, retry_after: int = 1) -> None:
+        super().__init__(retry_after)
+
+
 class DeliveryError(Exception):
     """A channel could not hand a message over. Raised by worker channels."""
 

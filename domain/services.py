@@ -1,4 +1,6 @@
-"""What use cases need from the outside world, built by the composition roots (api, worker)."""
+"""What use cases need from the outside world: the ports (protocols) the composition root
+(``scripts/bootstrap.py``) fills with Redis and arq adapters, and the ``Services`` bundle
+handed to every use case."""
 
 from __future__ import annotations
 
@@ -9,9 +11,11 @@ from typing import Protocol
 
 from domain.clock import Clock
 from domain.errors import RateLimited
-from domain.passwords import PasswordHasher
+from domain.names import RateLimit
+from domain.passwords.hashing import PasswordHasher
 from domain.settings import Settings
 from domain.tokens import AccessTokenCodec
+from domain.unit_of_work import UnitOfWork
 
 
 class Dispatcher(Protocol):
@@ -24,11 +28,9 @@ class Dispatcher(Protocol):
 class SessionDenylist(Protocol):
     """Revoked session ids, kept until their last access token could expire."""
 
-    async def add(self, session_id: uuid.UUID, ttl: int) -> None:
-        """ttl: seconds. Must not raise when the store is down (the DB stays authoritative)."""
-
     async def add_many(self, session_ids: Sequence[uuid.UUID], ttl: int) -> None:
-        """The same for many ids in one round trip."""
+        """ttl: seconds. One round trip; must not raise when the store is down (the
+        database stays authoritative and the sweep re-syncs)."""
 
     async def contains(self, session_id: uuid.UUID) -> bool | None:
         """True/False, or None when the store cannot answer (caller falls back to the DB)."""
@@ -69,7 +71,7 @@ class RequestInfo:
 
 @dataclass(slots=True)
 class Services:
-    """The shared collaborators of the HTTP use cases."""
+    """The shared collaborators of the use cases, built once per process by the bootstrap."""
 
     settings: Settings
     clock: Clock
@@ -80,9 +82,17 @@ class Services:
     rate_limiter: RateLimiter
     lockout: Lockout
 
-    async def limit(self, name: str, *key: str) -> None:
+    def unit_of_work(self, info: RequestInfo) -> UnitOfWork:
+        """A unit of work for a change caused by the request described by ``info``."""
+        return UnitOfWork(self, info, self.clock())
+
+    async def end_sessions(self, session_ids: Sequence[uuid.UUID]) -> None:
+        """After commit: deny-list revoked sessions until their last access token expires."""
+        await self.denylist.add_many(session_ids, self.settings.access_token_ttl)
+
+    async def limit(self, name: RateLimit, *key: str) -> None:
         """Apply the rate limit ``settings.rate_limit_<name>`` to ``key``; raises RateLimited."""
-        retry_after = await self.rate_limiter.hit(getattr(self.settings, f"rate_limit_{name}"),
-                                                  name, *key)
+        retry_after = await self.rate_limiter.hit(
+            getattr(self.settings, f"rate_limit_{name.value}"), name.value, *key)
         if retry_after is not None:
             raise RateLimited(retry_after)

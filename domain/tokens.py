@@ -34,6 +34,12 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def keyed_hmac(key: bytes, *parts: str) -> str:
+    """HMAC-SHA256(key, parts joined by NUL) as 64 hex chars: how short codes are stored, so
+    a database leak cannot be brute-forced offline without the key (OWASP ASVS 2.7.x)."""
+    return hmac.new(key, "\0".join(parts).encode(), hashlib.sha256).hexdigest()
+
+
 def derive_child_token(key: str, parent: str) -> str:
     """The refresh token that replaces ``parent`` on rotation: HMAC-SHA256(key, parent).
 

@@ -10,30 +10,19 @@ import argparse
 import asyncio
 import json
 
-from arq import create_pool
-from arq.connections import RedisSettings
-
-from db.engine import close_pool, open_pool
-from domain.clock import utcnow
-from domain.settings import Settings
+from scripts.bootstrap import bootstrap, settings_or_exit
 from worker.tasks import delete_expired, sweep
 
 
 async def run(do_sweep: bool) -> dict[str, int]:
-    settings = Settings.from_env()
-    ctx: dict = {"settings": settings, "clock": utcnow}
-    own_pool = await open_pool(4)
+    settings = settings_or_exit("cleanup")
+    container = await bootstrap(settings, pool_size=4)
+    ctx = {"settings": settings, "clock": container.services.clock, "redis": container.redis,
+           "container": container}
     try:
-        if not do_sweep:
-            return await delete_expired(ctx)
-        ctx["redis"] = await create_pool(RedisSettings.from_dsn(settings.redis_url))
-        try:
-            return await sweep(ctx)
-        finally:
-            await ctx["redis"].aclose()
+        return await (sweep(ctx) if do_sweep else delete_expired(ctx))
     finally:
-        if own_pool:
-            await close_pool()
+        await container.close()
 
 
 def main() -> None:

@@ -8,24 +8,25 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from db.engine import DB
+from db.engine import current
 from domain.settings import Settings
 from scripts.mailbox import Mailbox
 from scripts.migrate import migrate
 from tests.environment import DATABASE_URL, REDIS_URL
 from tests.support import MutableClock, serving
 
-TABLES = ("audit_events", "outbox_messages", "one_time_tokens", "refresh_tokens", "sessions",
-          "users")
+TABLES = ("audit_events", "outbox_messages", "one_time_tokens", "otp_codes", "refresh_tokens",
+          "sessions", "users")
 
 
 @pytest.fixture(scope="session", autouse=True)
 async def schema() -> None:
     """Every migration applied to a fresh database: the migration test of each engine."""
-    expected = DATABASE_URL.removeprefix("sqlite:///")
-    bound = getattr(DB, "path", None) or DB.config["dsn"]  # type: ignore[attr-defined]
-    assert bound == expected, f"engine bound to {bound}, not this run's {expected}"
-    assert await migrate()
+    assert await migrate(Settings(environment="test", database_url=DATABASE_URL,
+                                  redis_url=REDIS_URL))
+    engine = current()
+    bound = getattr(engine, "path", None) or engine.config["dsn"]  # type: ignore[attr-defined]
+    assert bound == DATABASE_URL.removeprefix("sqlite:///"), f"engine bound to {bound}"
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +49,7 @@ def mailbox(smtp: tuple[Mailbox, int]) -> Mailbox:
 @pytest.fixture
 async def clean() -> None:
     for table in TABLES:
-        await DB.run_ddl(f"DELETE FROM {table}")
+        await current().run_ddl(f"DELETE FROM {table}")
     redis = Redis.from_url(REDIS_URL)
     await redis.flushdb()
     await redis.aclose()

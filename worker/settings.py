@@ -11,39 +11,32 @@ from typing import Any
 from arq import cron, func
 from arq.connections import RedisSettings
 
-from db.engine import close_pool, open_pool
+from db.redis.queue import DELIVER_MESSAGE
 from domain.clock import utcnow
-from domain.settings import Settings, SettingsError
-from worker.queue import DELIVER_MESSAGE
+from scripts.bootstrap import bootstrap, settings_or_exit
 from worker.tasks import Sender, delete_expired, deliver_message, sweep
 
 PG_POOL_SIZE = 10
 
 
 async def startup(ctx: dict[str, Any]) -> None:
-    """Build what jobs need. Tests pre-fill ``settings`` and ``clock`` in ctx."""
-    if "settings" not in ctx:
-        ctx["settings"] = Settings.from_env()
-    ctx.setdefault("clock", utcnow)
-    ctx["sender"] = Sender(ctx["settings"])
-    ctx["own_pool"] = await open_pool(PG_POOL_SIZE)
+    """Build what jobs need through the bootstrap, reusing arq's Redis pool. Tests pre-fill
+    ``settings`` and ``clock`` in ctx."""
+    settings = ctx.setdefault("settings", SETTINGS)
+    clock = ctx.setdefault("clock", utcnow)
+    ctx["container"] = await bootstrap(settings, clock=clock, redis=ctx["redis"],
+                                       pool_size=PG_POOL_SIZE)
+    ctx["sender"] = Sender(settings)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
     if "sender" in ctx:  # absent when stopped before startup finished
         await ctx["sender"].close()
-    if ctx.get("own_pool"):
-        await close_pool()
+    if "container" in ctx:
+        await ctx["container"].close()
 
 
-def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except SettingsError as exc:
-        raise SystemExit(f"latchkey worker: {exc}") from None
-
-
-SETTINGS = _settings()
+SETTINGS = settings_or_exit("worker")
 
 FUNCTIONS = [
     # keep_result=0: a finished job leaves no result key, so the sweep may enqueue the same

@@ -8,13 +8,13 @@ from typing import Any
 
 from arq import Retry
 
-from db.denylist import RedisSessionDenylist
-from domain import cleanup, messages
-from domain.messages import Outcome, OutgoingMessage
+from db.redis.queue import enqueue_messages
+from domain import maintenance
+from domain.errors import PermanentDeliveryError
+from domain.messages.delivery import Outcome, OutgoingMessage, deliver
+from domain.messages.kinds import Channel
 from domain.settings import Settings
 from worker.channels.email import SmtpChannel
-from worker.queue import enqueue_messages
-from worker.templates import render
 
 log = logging.getLogger("latchkey.worker")
 
@@ -27,26 +27,31 @@ def backoff(job_try: int, base: float) -> float:
 
 
 class Sender:
-    """Renders an OutgoingMessage and hands it to its channel."""
+    """Hands an OutgoingMessage to the channel its outbox row names (from the kind's
+    declaration in the registry); each channel renders its own templates. A channel that
+    is not configured here raises PermanentDeliveryError."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.email = SmtpChannel(settings)
+        self.channels = {Channel.EMAIL.value: self.email}
 
     async def __call__(self, message: OutgoingMessage) -> None:
-        if message.channel != "email":
-            raise ValueError(f"no channel {message.channel!r}")
-        await self.email.send(render(message, sender=self.settings.mail_from))
+        channel = self.channels.get(message.channel)
+        if channel is None:
+            raise PermanentDeliveryError(f"no {message.channel} channel configured")
+        await channel.deliver(message)
 
     async def close(self) -> None:
-        await self.email.close()
+        for channel in self.channels.values():
+            await channel.close()
 
 
 async def deliver_message(ctx: dict[str, Any], message_id: str) -> str:
     """Deliver one outbox message; safe to run twice (the claim makes the rerun a no-op)."""
     settings: Settings = ctx["settings"]
     job_try: int = ctx.get("job_try", 1)
-    outcome = await messages.deliver(
+    outcome = await deliver(
         uuid.UUID(message_id), send=ctx["sender"], settings=settings, clock=ctx["clock"],
         final_attempt=job_try >= settings.delivery_max_tries,
     )
@@ -60,15 +65,15 @@ async def deliver_message(ctx: dict[str, Any], message_id: str) -> str:
 async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     """Cron: re-enqueue outbox messages whose job was lost, and re-sync the deny-list."""
     settings, clock = ctx["settings"], ctx["clock"]
-    stale = await cleanup.sweep_outbox(settings, clock)
+    stale = await maintenance.sweep_outbox(settings, clock)
     queued = await enqueue_messages(ctx["redis"], stale)
-    revoked = await cleanup.recently_revoked_sessions(settings, clock)
-    await RedisSessionDenylist(ctx["redis"]).add_many(revoked, settings.access_token_ttl)
+    revoked = await maintenance.recently_revoked_sessions(settings, clock)
+    await ctx["container"].services.end_sessions(revoked)
     return {"stale": len(stale), "requeued": queued, "revoked_synced": len(revoked)}
 
 
 async def delete_expired(ctx: dict[str, Any]) -> dict[str, int]:
     """Cron: delete expired tokens, dead sessions and old messages."""
-    counts = await cleanup.delete_expired(ctx["settings"], ctx["clock"])
+    counts = await maintenance.delete_expired(ctx["settings"], ctx["clock"])
     log.info("cleanup deleted %s", counts)
     return counts

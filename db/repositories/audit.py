@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import datetime
-from typing import Any
 
 from db.tables import AuditEvent
+from domain.names import AuditAction
+from domain.records import AuditRecord, NewAuditEvent
 
 
-async def record(action: str, *, user_id: uuid.UUID | None, now: datetime,
-                 ip_address: str | None = None, user_agent: str | None = None,
-                 metadata: dict[str, Any] | None = None) -> None:
-    """Append one event. ``action`` is dotted (``auth.signin.succeeded``); ``metadata`` must
-    hold no secret or password material. Call inside the transaction of the change."""
-    await AuditEvent.insert(
-        AuditEvent(id=uuid.uuid4(), user_id=user_id, action=action, ip_address=ip_address,
-                   user_agent=user_agent, metadata=metadata or {}, created_at=now)
-    )
+async def record_many(events: Sequence[NewAuditEvent]) -> None:
+    """Append events in one INSERT. ``action`` is dotted (``auth.signin.succeeded``);
+    ``metadata`` holds no secret or password material. Called by the unit of work inside
+    the transaction of the change."""
+    if events:
+        await AuditEvent.insert(*(AuditEvent(id=uuid.uuid4(), **asdict(e)) for e in events))
 
 
 async def list_actions(user_id: uuid.UUID) -> list[str]:
@@ -33,22 +32,14 @@ async def list_actions(user_id: uuid.UUID) -> list[str]:
 async def is_new_device(user_id: uuid.UUID, user_agent: str | None, *, since: datetime) -> bool:
     """True when the user has signed in before, but not with this user agent since ``since``
     (the very first sign-in after registration is not "new")."""
-    signed_in = (AuditEvent.user_id == user_id) & (AuditEvent.action == "auth.signin.succeeded")
+    signed_in = (AuditEvent.user_id == user_id) & (
+        AuditEvent.action == AuditAction.SIGNIN_SUCCEEDED.value)
     if not await AuditEvent.exists().where(signed_in):
         return False
     same = (AuditEvent.user_agent.is_null() if user_agent is None
             else AuditEvent.user_agent == user_agent)
     return not await AuditEvent.exists().where(signed_in & same & (AuditEvent.created_at >= since))
 
-
-@dataclass(frozen=True, slots=True)
-class AuditRecord:
-    id: uuid.UUID
-    action: str
-    ip_address: str | None
-    user_agent: str | None
-    metadata: dict[str, Any]
-    created_at: datetime
 
 
 async def page(user_id: uuid.UUID, *, limit: int,

@@ -12,6 +12,7 @@ from db.tables import AuditEvent
 # Used tokens and revoked sessions go when they expire (hours to days later).
 EXPIRED_ROWS: dict[str, str] = {
     "one_time_tokens": "expires_at < {now}",
+    "otp_codes": "expires_at < {now}",
     "sessions": "expires_at < {now}",
     "outbox_messages": "updated_at < {cutoff} AND status IN ('sent', 'failed')",
 }

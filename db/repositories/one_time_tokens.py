@@ -3,31 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 
 from db.engine import is_sqlite
 from db.tables import OneTimeToken
+from domain.records import OneTimeTokenRecord
 
 
-@dataclass(frozen=True, slots=True)
-class OneTimeTokenRecord:
-    id: uuid.UUID
-    user_id: uuid.UUID
-    purpose: str
-    expires_at: datetime
-    used_at: datetime | None
-
-
-async def replace(*, user_id: uuid.UUID, purpose: str, token_hash: str, expires_at: datetime,
-                  now: datetime, ip_address: str | None = None,
-                  user_agent: str | None = None) -> None:
-    """Store a new token hash and delete the user's unused ones of the same purpose
-    (a new link voids the older ones). Call inside a transaction."""
-    await OneTimeToken.delete().where(
-        (OneTimeToken.user_id == user_id) & (OneTimeToken.purpose == purpose)
-        & OneTimeToken.used_at.is_null()
-    )
+async def add(*, user_id: uuid.UUID, purpose: str, token_hash: str, expires_at: datetime,
+              now: datetime, ip_address: str | None = None, user_agent: str | None = None,
+              supersede: bool = True) -> None:
+    """Store a new token hash; with ``supersede``, first delete the user's unused ones of
+    the same purpose (a new link voids the older ones). Call inside a transaction."""
+    if supersede:
+        await OneTimeToken.delete().where(
+            (OneTimeToken.user_id == user_id) & (OneTimeToken.purpose == purpose)
+            & OneTimeToken.used_at.is_null()
+        )
     await OneTimeToken.insert(
         OneTimeToken(id=uuid.uuid4(), user_id=user_id, purpose=purpose, token_hash=token_hash,
                      expires_at=expires_at, created_at=now, ip_address=ip_address,

@@ -4,35 +4,24 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from db.tables import OutboxMessage
+from domain.records import NewMessage, OutboxRecord
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 
 
-@dataclass(frozen=True, slots=True)
-class OutboxRecord:
-    id: uuid.UUID
-    user_id: uuid.UUID | None
-    kind: str
-    channel: str
-    recipient: str
-    data: dict[str, Any]
-    attempts: int
 
-
-async def add(*, kind: str, recipient: str, user_id: uuid.UUID | None, now: datetime,
-              data: dict[str, Any] | None = None, channel: str = "email") -> uuid.UUID:
-    """Record a message to send; call inside the transaction of the state change."""
-    message_id = uuid.uuid4()
-    await OutboxMessage.insert(
-        OutboxMessage(id=message_id, kind=kind, channel=channel, recipient=recipient,
-                      user_id=user_id, data=data or {}, created_at=now, updated_at=now)
-    )
-    return message_id
+async def add_many(messages: Sequence[NewMessage]) -> None:
+    """Record messages to send in one INSERT; called by the unit of work inside the
+    transaction of the state change, so they commit (or vanish) with it."""
+    if messages:
+        await OutboxMessage.insert(*(OutboxMessage(**asdict(m), updated_at=m.created_at)
+                                     for m in messages))
 
 
 async def claim(message_id: uuid.UUID, now: datetime) -> OutboxRecord | None:

@@ -3,31 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from db.engine import is_sqlite
-from db.repositories.users import UserRecord
 from db.tables import RefreshToken, Session
+from domain.records import RefreshTokenRecord, SessionRecord, UserRecord
 
 USER_COLUMNS = ("u.id AS user_id, u.email, u.password_hash, u.name, u.email_verified_at, u.roles, "
                 "u.is_active, u.created_at")
 
 
-@dataclass(frozen=True, slots=True)
-class RefreshTokenRecord:
-    """A refresh token joined with its session and user, as the rotation needs it."""
 
-    id: uuid.UUID
-    session_id: uuid.UUID
-    rotated_at: datetime | None
-    session_created_at: datetime
-    session_expires_at: datetime
-    session_revoked_at: datetime | None
-    session_device: str | None
-    session_ip: str | None
-    session_user_agent: str | None
-    user: UserRecord
+def _amr(stored: str) -> tuple[str, ...]:
+    return tuple(stored.split())
 
 
 def _user(row: dict) -> UserRecord:
@@ -37,13 +26,14 @@ def _user(row: dict) -> UserRecord:
                       created_at=row["created_at"])
 
 
-async def create(*, user_id: uuid.UUID, kind: str, now: datetime, expires_at: datetime,
-                 device_name: str | None, platform: str | None, user_agent: str | None,
-                 ip_address: str | None) -> uuid.UUID:
-    """Insert a session; returns its id."""
+async def create(*, user_id: uuid.UUID, kind: str, amr: Sequence[str], now: datetime,
+                 expires_at: datetime, device_name: str | None, platform: str | None,
+                 user_agent: str | None, ip_address: str | None) -> uuid.UUID:
+    """Insert a session; returns its id. amr: RFC 8176 method names, stored space-separated."""
     session_id = uuid.uuid4()
     await Session.insert(
-        Session(id=session_id, user_id=user_id, kind=kind, device_name=device_name,
+        Session(id=session_id, user_id=user_id, kind=kind, amr=" ".join(amr),
+                device_name=device_name,
                 platform=platform, user_agent=user_agent, ip_address=ip_address,
                 created_at=now, last_used_at=now, expires_at=expires_at)
     )
@@ -63,7 +53,8 @@ async def find_refresh_token_for_update(token_hash: str) -> RefreshTokenRecord |
     PostgreSQL so concurrent rotations of one token serialize (SQLite: BEGIN IMMEDIATE)."""
     lock = "" if is_sqlite() else " FOR UPDATE OF rt"
     rows = await RefreshToken.raw(
-        "SELECT rt.id, rt.session_id, rt.rotated_at, s.created_at AS session_created_at, "
+        "SELECT rt.id, rt.session_id, rt.rotated_at, s.amr AS session_amr, "
+        "s.created_at AS session_created_at, "
         "s.expires_at AS session_expires_at, s.device_name AS session_device, "
         "s.ip_address AS session_ip, s.user_agent AS session_user_agent, "
         f"s.revoked_at AS session_revoked_at, {USER_COLUMNS} "
@@ -75,7 +66,7 @@ async def find_refresh_token_for_update(token_hash: str) -> RefreshTokenRecord |
         return None
     row = rows[0]
     return RefreshTokenRecord(id=row["id"], session_id=row["session_id"],
-                              rotated_at=row["rotated_at"],
+                              rotated_at=row["rotated_at"], session_amr=_amr(row["session_amr"]),
                               session_created_at=row["session_created_at"],
                               session_expires_at=row["session_expires_at"],
                               session_revoked_at=row["session_revoked_at"],
@@ -104,16 +95,17 @@ WITH cur AS (
 ), touched AS (
     UPDATE sessions SET last_used_at = {{}},
         expires_at = LEAST({{}}, sessions.created_at + {{}}) FROM child
-    WHERE sessions.id = child.session_id RETURNING sessions.id, sessions.user_id
+    WHERE sessions.id = child.session_id RETURNING sessions.id, sessions.user_id, sessions.amr
 )
-SELECT touched.id AS session_id, {USER_COLUMNS} FROM touched JOIN users u ON u.id = touched.user_id
+SELECT touched.id AS session_id, touched.amr, {USER_COLUMNS}
+FROM touched JOIN users u ON u.id = touched.user_id
 """
 
 
 async def rotate_current(*, token_hash: str, child_hash: str, now: datetime,
                          idle_expiry: datetime, lifetime: timedelta
-                         ) -> tuple[uuid.UUID, UserRecord] | None:
-    """Fast path of a refresh on PostgreSQL: (session_id, user) when ``token_hash`` was the
+                         ) -> tuple[uuid.UUID, tuple[str, ...], UserRecord] | None:
+    """Fast path of a refresh on PostgreSQL: (session_id, amr, user) when ``token_hash`` was the
     current token and is now rotated to ``child_hash``; the session then expires at
     ``idle_expiry`` or ``lifetime`` after its creation, whichever is first. None otherwise,
     and always on SQLite (no data-modifying CTEs there), where the general path does the
@@ -122,7 +114,9 @@ async def rotate_current(*, token_hash: str, child_hash: str, now: datetime,
         return None
     rows = await RefreshToken.raw(ROTATE_CURRENT, token_hash, now, now, uuid.uuid4(),
                                   child_hash, now, now, idle_expiry, lifetime)
-    return (rows[0]["session_id"], _user(rows[0])) if rows else None
+    if not rows:
+        return None
+    return rows[0]["session_id"], _amr(rows[0]["amr"]), _user(rows[0])
 
 
 async def mark_rotated(token_id: uuid.UUID, now: datetime) -> bool:
@@ -147,8 +141,9 @@ async def revoke(session_id: uuid.UUID, *, now: datetime, reason: str,
     where = (Session.id == session_id) & Session.revoked_at.is_null()
     if user_id is not None:
         where &= (Session.user_id == user_id) & (Session.expires_at > now)
-    rows = await Session.update({Session.revoked_at: now, Session.revoked_reason: reason}).where(
-        where).returning(Session.id)
+    rows = await Session.update(
+        {Session.revoked_at: now, Session.revoked_reason: str(reason)}
+    ).where(where).returning(Session.id)
     return bool(rows)
 
 
@@ -159,32 +154,22 @@ async def revoke_all(user_id: uuid.UUID, *, now: datetime, reason: str,
         Session.expires_at > now)
     if keep is not None:
         where &= Session.id != keep
-    rows = await Session.update({Session.revoked_at: now, Session.revoked_reason: reason}).where(
-        where).returning(Session.id)
+    rows = await Session.update(
+        {Session.revoked_at: now, Session.revoked_reason: str(reason)}
+    ).where(where).returning(Session.id)
     return [r["id"] for r in rows]
 
-
-@dataclass(frozen=True, slots=True)
-class SessionRecord:
-    id: uuid.UUID
-    kind: str
-    device_name: str | None
-    platform: str | None
-    user_agent: str | None
-    ip_address: str | None
-    created_at: datetime
-    last_used_at: datetime
-    expires_at: datetime
 
 
 async def list_active(user_id: uuid.UUID, now: datetime) -> list[SessionRecord]:
     """The user's live sessions, most recently used first."""
     rows = await Session.select(
-        Session.id, Session.kind, Session.device_name, Session.platform, Session.user_agent,
-        Session.ip_address, Session.created_at, Session.last_used_at, Session.expires_at,
+        Session.id, Session.kind, Session.amr, Session.device_name, Session.platform,
+        Session.user_agent, Session.ip_address, Session.created_at, Session.last_used_at,
+        Session.expires_at,
     ).where((Session.user_id == user_id) & Session.revoked_at.is_null()
             & (Session.expires_at > now)).order_by(Session.last_used_at, ascending=False)
-    return [SessionRecord(**row) for row in rows]
+    return [SessionRecord(**{**row, "amr": _amr(row["amr"])}) for row in rows]
 
 
 async def session_of_refresh_token(token_hash: str) -> tuple[uuid.UUID, uuid.UUID] | None:

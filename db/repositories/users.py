@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 
 from db.tables import User
+from domain.records import UserRecord
 
 FIELDS = (
     User.id, User.email, User.password_hash, User.name, User.email_verified_at,
     User.roles, User.is_active, User.created_at,
 )
 
-
-@dataclass(frozen=True, slots=True)
-class UserRecord:
-    id: uuid.UUID
-    email: str
-    password_hash: str
-    name: str | None
-    email_verified_at: datetime | None
-    roles: list[str]
-    is_active: bool
-    created_at: datetime
 
 
 def _record(row: dict | None) -> UserRecord | None:
@@ -44,15 +33,18 @@ async def email_exists(email: str) -> bool:
     return await User.exists().where(User.email_lower == email.lower())
 
 
-async def insert(*, email: str, password_hash: str, name: str | None, now: datetime) -> uuid.UUID:
-    """Insert a user; returns its id. The unique index on email_lower is the last word on
-    duplicates (raises the driver's integrity error on a lost race)."""
+async def insert(*, email: str, password_hash: str, name: str | None, now: datetime
+                 ) -> UserRecord:
+    """Insert an unverified user with the role "user"; returns it. The unique index on
+    email_lower is the last word on duplicates (raises the driver's integrity error on a
+    lost race)."""
     user_id = uuid.uuid4()
     await User.insert(
         User(id=user_id, email=email, email_lower=email.lower(), password_hash=password_hash,
              name=name, created_at=now, updated_at=now)
     )
-    return user_id
+    return UserRecord(id=user_id, email=email, password_hash=password_hash, name=name,
+                      email_verified_at=None, roles=["user"], is_active=True, created_at=now)
 
 
 async def mark_email_verified(user_id: uuid.UUID, now: datetime) -> bool:

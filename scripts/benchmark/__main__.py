@@ -98,8 +98,11 @@ def main() -> None:
     plan = PLANS["dry-run" if args.dry_run else "quick" if args.quick else "full"]
     workdir = Path(tempfile.mkdtemp(prefix="latchkey-bench-"))
     database_url, admin_url = choose_database(workdir)
-    os.environ["DATABASE_URL"] = database_url  # before db.* binds its engine
+    from domain.settings import Settings
     from scripts.benchmark.phases import Sink
+    from scripts.bootstrap import bind_database
+
+    bind_database(Settings(database_url=database_url))  # the seeding writes through db/
 
     sink = Sink()
     controller = sink.start()

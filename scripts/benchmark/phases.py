@@ -103,14 +103,14 @@ def signins(system: System, users: int, seconds: float, ceiling: float) -> dict[
 
 def profile_during_signin_storm(system: System, users: int, access: list[str],
                                 seconds: float) -> dict[str, object]:
-    storm = wrk.Background(system.url, "rotate.lua",
-                           [_signin_bodies(system, users), "POST", "/v1/auth/signin"],
-                           connections=20)
-    time.sleep(1)  # let the storm saturate bcrypt first
-    result = wrk.run(system.url, "rotate.lua",
-                     [str(system.workdir / "access.txt"), "GET", "/v1/auth/profile"],
-                     connections=4, seconds=seconds, threads=1)
-    storm.stop()
+    with wrk.Background(system.url, "rotate.lua",
+                        [_signin_bodies(system, users), "POST", "/v1/auth/signin"],
+                        connections=20) as storm:
+        time.sleep(1)  # let the storm saturate bcrypt first
+        result = wrk.run(system.url, "rotate.lua",
+                         [str(system.workdir / "access.txt"), "GET", "/v1/auth/profile"],
+                         connections=4, seconds=seconds, threads=1)
+        storm.stop()
     return {"profile p99 ms during sign-in storm": result.p99_ms,
             "profile req/s during storm (4 conns)": result.rate}
 
@@ -147,7 +147,7 @@ async def email_throughput(system: System, sink: Sink, user_ids: list, count: in
     from arq import create_pool
     from arq.connections import RedisSettings
 
-    from worker.queue import enqueue_messages
+    from db.redis.queue import enqueue_messages
 
     ids = await seed.seed_messages(user_ids, count)
     redis = await create_pool(RedisSettings.from_dsn(system.redis_url))
@@ -163,13 +163,13 @@ def cleanup(system: System, rows: int, seed_seconds: float, access_file: str,
             seconds: float) -> dict[str, object]:
     baseline = wrk.run(system.url, "rotate.lua", [access_file, "GET", "/v1/auth/profile"],
                        connections=4, seconds=seconds, threads=1)
-    during = wrk.Background(system.url, "rotate.lua", [access_file, "GET", "/v1/auth/profile"],
-                            connections=4)
-    started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "scripts.cleanup"], env=system.env, cwd=ROOT,
-                          capture_output=True, text=True, check=True)
-    elapsed = time.monotonic() - started
-    loaded = during.stop()
+    with wrk.Background(system.url, "rotate.lua", [access_file, "GET", "/v1/auth/profile"],
+                        connections=4) as during:
+        started = time.monotonic()
+        done = subprocess.run([sys.executable, "-m", "scripts.cleanup"], env=system.env,
+                              cwd=ROOT, capture_output=True, text=True, check=True)
+        elapsed = time.monotonic() - started
+        loaded = during.stop()
     return {"expired rows seeded": rows, "seeding seconds": seed_seconds,
             "cleanup seconds": elapsed,
             "cleanup deleted": done.stdout.strip(),

@@ -10,7 +10,8 @@ from db.engine import is_sqlite
 from db.repositories import outbox, sessions, users
 from db.tables import User
 from db.transaction import transaction
-from domain.passwords import PasswordHasher
+from domain.passwords.hashing import PasswordHasher
+from domain.records import NewMessage
 from domain.tokens import AccessTokenCodec, hash_token, new_opaque_token
 
 PASSWORD = "bench password, long enough"
@@ -25,9 +26,9 @@ async def seed_users(count: int, *, rounds: int, pepper: str) -> list[uuid.UUID]
     ids = []
     async with transaction():
         for i in range(count):
-            user_id = await users.insert(email=f"bench-{i}@example.com", name=None, now=now,
-                                         password_hash=password_hash)
-            ids.append(user_id)
+            user = await users.insert(email=f"bench-{i}@example.com", name=None, now=now,
+                                      password_hash=password_hash)
+            ids.append(user.id)
         await User.update({User.email_verified_at: now}, force=True)
     return ids
 
@@ -41,7 +42,8 @@ async def seed_sessions(user_ids: list[uuid.UUID], count: int
         for i in range(count):
             user_id = user_ids[i % len(user_ids)]
             session_id = await sessions.create(
-                user_id=user_id, kind="web", now=now, expires_at=now + timedelta(days=7),
+                user_id=user_id, kind="web", amr=("pwd",), now=now,
+                expires_at=now + timedelta(days=7),
                 device_name="bench", platform="unknown", user_agent="wrk",
                 ip_address="127.0.0.1")
             token = new_opaque_token()
@@ -60,13 +62,12 @@ def access_tokens(made: list[tuple[uuid.UUID, uuid.UUID, str]], secret: str) -> 
 async def seed_messages(user_ids: list[uuid.UUID], count: int) -> list[uuid.UUID]:
     """``count`` pending verification emails in one transaction (not yet enqueued)."""
     now = datetime.now(UTC)
-    ids = []
+    messages = [NewMessage(id=uuid.uuid4(), kind="verify_email", channel="email",
+                           recipient=f"bench-{i}@example.com", user_id=user_ids[i % len(user_ids)],
+                           data={}, created_at=now) for i in range(count)]
     async with transaction():
-        for i in range(count):
-            user_id = user_ids[i % len(user_ids)]
-            ids.append(await outbox.add(kind="verify_email", recipient=f"bench-{i}@example.com",
-                                        user_id=user_id, now=now, data={}))
-    return ids
+        await outbox.add_many(messages)
+    return [m.id for m in messages]
 
 
 async def seed_expired(user_id: uuid.UUID, rows: int) -> float:

@@ -70,3 +70,12 @@ class Background:
         self._proc.send_signal(signal.SIGINT)
         output, _ = self._proc.communicate(timeout=30)
         return _parse(output)
+
+    def __enter__(self) -> Background:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Never leave wrk behind when a phase fails (it would load the next run for an hour)."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()

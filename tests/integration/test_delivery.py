@@ -7,13 +7,12 @@ import time
 import uuid
 
 import httpx
-from arq import create_pool
-from arq.connections import RedisSettings
 
 from api.app import create_app
 from db.repositories import outbox
 from db.tables import OutboxMessage
-from domain.messages import deliver
+from domain.messages.delivery import deliver
+from scripts.bootstrap import bootstrap
 from scripts.embedded_redis import EmbeddedRedis
 from tests.support import lifespan, register, running_worker, wait_mail
 from worker.tasks import Sender, sweep
@@ -79,12 +78,14 @@ async def test_register_while_redis_is_down_still_delivers_later(settings, clock
             assert time.monotonic() - started < 2.0
             redis_server.start()
             clock.advance(seconds=settings.outbox_sweep_after + 1)
-            redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+            container = await bootstrap(settings, clock=clock)
+            redis = container.redis
             async with running_worker(settings, clock):
-                swept = await sweep({"settings": settings, "clock": clock, "redis": redis})
+                swept = await sweep({"settings": settings, "clock": clock, "redis": redis,
+                                     "container": container})
                 assert swept["requeued"] == 1
                 mail = (await wait_mail(mailbox, "outage@example.com"))[0]
                 assert mail.subject == "Verify your email address"
-            await redis.aclose()
+            await container.close()
     finally:
         redis_server.stop()

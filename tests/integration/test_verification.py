@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from db.repositories import one_time_tokens
-from domain.tokens import hash_token, new_opaque_token
+from db.transaction import transaction
+from domain import one_time_secrets
+from domain.one_time_secrets import purposes
+from domain.tokens import new_opaque_token
 from tests.support import register, sign_in, token_of, wait_mail
 
 
@@ -31,12 +31,11 @@ async def test_token_expires_after_24_hours(client, mailbox, clock):
     assert (await verify(client, token)).status_code == 200
 
 
-async def test_wrong_purpose_and_unknown_tokens_are_400(client, mailbox, clock):
+async def test_wrong_purpose_and_unknown_tokens_are_400(client, mailbox, clock, settings):
     user = (await register(client, "purpose@example.com")).json()
-    raw = new_opaque_token()
-    await one_time_tokens.replace(user_id=user["id"], purpose="reset_password",
-                                  token_hash=hash_token(raw), now=clock(),
-                                  expires_at=clock() + timedelta(hours=1))
+    async with transaction():
+        raw, _ = await one_time_secrets.issue_link(purposes.RESET_PASSWORD, user_id=user["id"],
+                                                   settings=settings, now=clock())
     assert (await verify(client, raw)).json()["type"] == "invalid_token"
     assert (await verify(client, new_opaque_token())).status_code == 400
     assert (await sign_in(client, "purpose@example.com")).status_code == 403

@@ -10,14 +10,15 @@ import pytest
 from aiosmtplib import SMTPRecipientRefused, SMTPRecipientsRefused, SMTPResponseException
 
 from domain.accounts import normalize_email
-from domain.devices import describe
 from domain.errors import (
     PermanentDeliveryError,
     TransientDeliveryError,
     Unauthenticated,
     ValidationFailed,
 )
-from domain.passwords import PasswordHasher, check_password_policy
+from domain.passwords.hashing import PasswordHasher
+from domain.passwords.policy import check_password_policy
+from domain.sessions.devices import describe
 from domain.settings import Settings, SettingsError
 from domain.tokens import AccessTokenCodec, derive_child_token, hash_token, new_opaque_token
 from worker.channels.email import classify

@@ -14,8 +14,9 @@ from aiosmtplib import (
 )
 
 from domain.errors import PermanentDeliveryError, TransientDeliveryError
+from domain.messages.delivery import OutgoingMessage
 from domain.settings import Settings
-from worker.templates import Envelope
+from worker.templates import Envelope, render
 
 
 def classify(exc: Exception) -> Exception:
@@ -51,6 +52,10 @@ class SmtpChannel:
         )
         await client.connect()
         return client
+
+    async def deliver(self, message: OutgoingMessage) -> None:
+        """Render ``message`` (text + HTML) and send it."""
+        await self.send(render(message, sender=self._settings.mail_from))
 
     async def send(self, envelope: Envelope) -> None:
         async with self._slots:

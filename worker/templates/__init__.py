@@ -1,5 +1,6 @@
 """Email templates: ``<kind>.txt`` and ``<kind>.html`` beside this file, ``$name``
-placeholders (string.Template); subjects below. HTML values are escaped."""
+placeholders (string.Template); subjects come from the kind's declaration in
+``domain/messages/kinds.py``. HTML values are escaped."""
 
 from __future__ import annotations
 
@@ -15,19 +16,21 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from domain.messages import OutgoingMessage
+from domain.messages.delivery import OutgoingMessage
+from domain.messages.kinds import Channel, MessageKind
 
 HERE = Path(__file__).parent
 
-SUBJECTS = {
-    "verify_email": "Verify your email address",
-    "welcome": "Welcome to latchkey",
-    "reset_password": "Reset your password",
-    "alert_password_reset": "Your password was reset",
-    "alert_password_changed": "Your password was changed",
-    "alert_token_reuse": "We signed out a session of yours",
-    "alert_new_device": "New sign-in to your account",
-}
+# The template files each channel renders, by suffix after the kind's name.
+SUFFIXES: dict[Channel, tuple[str, ...]] = {Channel.EMAIL: (".txt", ".html"),
+                                            Channel.SMS: (".sms.txt",),
+                                            Channel.PUSH: (".push.txt",)}
+
+
+def template_names(kind: MessageKind) -> list[str]:
+    """The template files ``kind`` needs: one set per channel it is declared on."""
+    return [kind.name + suffix for channel in kind.channels for suffix in SUFFIXES[channel]]
+
 
 # Quoted-printable keeps bodies readable; the compat32 MIME classes build and flatten a message
 # several times faster than EmailMessage's header registry, which was 40% of a worker's CPU.
@@ -60,13 +63,13 @@ def render(message: OutgoingMessage, *, sender: str) -> Envelope:
     values["greeting"] = f"Hi {values['name']}," if values["name"] else "Hi,"
     escaped = {k: html.escape(str(v)) for k, v in values.items()}
     email = MIMEMultipart("alternative")
-    email["Subject"] = _header(SUBJECTS[message.kind])
+    email["Subject"] = _header(message.kind.subject)
     email["From"] = _header(sender)
     email["To"] = message.recipient
     email["Date"] = formatdate(usegmt=True)
     email["Message-ID"] = f"<{message.id}@latchkey>"
     email["X-Latchkey-Message-Id"] = str(message.id)
-    email.attach(MIMEText(_template(f"{message.kind}.txt").substitute(values), "plain", UTF8))
-    email.attach(MIMEText(_template(f"{message.kind}.html").substitute(escaped), "html", UTF8))
+    email.attach(MIMEText(_template(f"{message.kind.name}.txt").substitute(values), "plain", UTF8))
+    email.attach(MIMEText(_template(f"{message.kind.name}.html").substitute(escaped), "html", UTF8))
     return Envelope(sender=parseaddr(sender)[1], recipients=[message.recipient],
                     data=email.as_bytes())

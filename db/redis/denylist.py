@@ -21,10 +21,6 @@ class RedisSessionDenylist:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
 
-    async def add(self, session_id: uuid.UUID, ttl: int) -> None:
-        """ttl: seconds. Logs and returns on Redis errors; the database still says revoked."""
-        await self.add_many([session_id], ttl)
-
     async def add_many(self, session_ids: Sequence[uuid.UUID], ttl: int) -> None:
         """Deny-list every id in one round trip (sign-out of all sessions, the re-sync).
         Logs and returns on Redis errors; the sweep re-syncs from the database."""

@@ -38,7 +38,7 @@ async def enqueue_messages(redis: ArqRedis, message_ids: Sequence[uuid.UUID]) ->
 
 
 class ArqDispatcher:
-    """domain.services.Dispatcher backed by an arq Redis pool."""
+    """domain.services.Dispatcher backed by an arq Redis pool (the API's producer side)."""
 
     def __init__(self, redis: ArqRedis) -> None:
         self._redis = redis

@@ -1,0 +1,11 @@
+"""Accounts: registration, email verification, the profile."""
+
+from domain.accounts.emails import normalize_email
+from domain.accounts.registration import (
+    get_profile,
+    register,
+    resend_verification,
+    verify_email,
+)
+
+__all__ = ["get_profile", "normalize_email", "register", "resend_verification", "verify_email"]

@@ -1,0 +1,103 @@
+"""The delivery pipeline the worker runs for each outbox row: claim, mint the kind's
+secret, send on the kind's channel, record the outcome.
+
+The worker mints each message's secret right before sending: the raw token or code exists
+only in worker memory and in the message; the database keeps its hash (ARCHITECTURE.md).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from db.repositories import outbox
+from db.transaction import transaction
+from domain import one_time_secrets
+from domain.clock import Clock
+from domain.errors import PermanentDeliveryError, TransientDeliveryError
+from domain.messages.kinds import KINDS, MessageKind
+from domain.one_time_secrets import SecretForm
+from domain.records import OutboxRecord
+from domain.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """What a channel renders and sends. ``data`` may hold a secret: never log it."""
+
+    id: uuid.UUID
+    kind: MessageKind
+    channel: str
+    recipient: str
+    data: dict[str, Any] = field(repr=False)
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    SKIPPED = "skipped"  # another run claimed it, or it was already sent: idempotent no-op
+    RETRY = "retry"
+    FAILED = "failed"
+
+
+Sender = Callable[[OutgoingMessage], Awaitable[None]]
+
+
+def _lifetime(seconds: int) -> str:
+    return f"{seconds // 3600} hours" if seconds >= 7200 else f"{seconds // 60} minutes"
+
+
+async def _mint(kind: MessageKind, record: OutboxRecord, data: dict[str, Any],
+                settings: Settings, clock: Clock) -> None:
+    """Issue the kind's one-time secret (if any) and put it in ``data``; the lifetime starts
+    now, when the message is sent, not when it was queued."""
+    purpose = kind.secret
+    if purpose is None or record.user_id is None:
+        return
+    if purpose.form is SecretForm.LINK:
+        raw, ttl = await one_time_secrets.issue_link(
+            purpose, user_id=record.user_id, settings=settings, now=clock(),
+            ip_address=data.get("ip_address"), user_agent=data.get("user_agent"))
+        data["link"] = f"{settings.app_url.rstrip('/')}{purpose.link_path}?token={raw}"
+    else:
+        raw, ttl = await one_time_secrets.issue_code(purpose, user_id=record.user_id,
+                                                     settings=settings, now=clock())
+        data["code"] = raw
+    data["expires_in"] = _lifetime(ttl)
+
+
+async def deliver(message_id: uuid.UUID, *, send: Sender, settings: Settings, clock: Clock,
+                  final_attempt: bool) -> Outcome:
+    """Claim the outbox row, mint its secret, send it, record the result.
+
+    raises nothing for delivery problems: returns RETRY (transient, row back to pending) or
+    FAILED (permanent, an unknown kind, or transient on the ``final_attempt``).
+    """
+    async with transaction():
+        record = await outbox.claim(message_id, clock())
+        if record is None:
+            return Outcome.SKIPPED
+        kind = KINDS.get(record.kind)
+        data = dict(record.data)
+        if kind is not None:
+            await _mint(kind, record, data, settings, clock)
+    if kind is None:  # a row written by a newer release, or by hand: never guess
+        await outbox.finish(record.id, status=outbox.FAILED, now=clock(),
+                            error=f"unknown message kind {record.kind!r}")
+        return Outcome.FAILED
+    data["app_url"] = settings.app_url.rstrip("/")
+    message = OutgoingMessage(record.id, kind, record.channel, record.recipient, data)
+    try:
+        await send(message)
+    except PermanentDeliveryError as exc:
+        await outbox.finish(record.id, status=outbox.FAILED, now=clock(), error=str(exc)[:500])
+        return Outcome.FAILED
+    except Exception as exc:  # transient, or a bug: retry, then give up on the last attempt
+        error = str(exc) if isinstance(exc, TransientDeliveryError) else type(exc).__name__
+        status = outbox.FAILED if final_attempt else outbox.PENDING
+        await outbox.finish(record.id, status=status, now=clock(), error=error[:500])
+        return Outcome.FAILED if final_attempt else Outcome.RETRY
+    await outbox.finish(record.id, status=outbox.SENT, now=clock())
+    return Outcome.SENT

@@ -1,0 +1,67 @@
+"""Typed names used across tables, code, logs and the API: one name per concept.
+
+The string values are what the database stores and what clients see (audit ``action``,
+``revoked_reason``), so they never change once released; add members, do not rename them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AuditAction(StrEnum):
+    """``audit_events.action``: dotted, ``<area>.<object>.<what happened>`` (API.md Event)."""
+
+    REGISTERED = "auth.register"
+    EMAIL_VERIFIED = "auth.email.verified"
+    SIGNIN_SUCCEEDED = "auth.signin.succeeded"
+    SIGNIN_FAILED = "auth.signin.failed"
+    LOCKOUT_STARTED = "auth.lockout.started"
+    LOCKOUT_ENDED = "auth.lockout.ended"
+    REFRESH_REUSE_DETECTED = "auth.refresh.reuse_detected"
+    SIGNED_OUT = "auth.signout"
+    SESSION_REVOKED = "auth.session.revoked"
+    PASSWORD_RESET_REQUESTED = "auth.password.reset_requested"
+    PASSWORD_RESET_COMPLETED = "auth.password.reset_completed"
+    PASSWORD_CHANGED = "auth.password.changed"
+
+
+class RevokeReason(StrEnum):
+    """``sessions.revoked_reason``: why a session (token family) ended."""
+
+    SIGNOUT = "signout"
+    REVOKED = "revoked"  # by its owner from the session list
+    TOKEN_REUSE = "token_reuse"  # RFC 9700 §4.14.2 reuse detection
+    PASSWORD_RESET = "password_reset"
+    PASSWORD_CHANGED = "password_changed"
+
+
+class RateLimit(StrEnum):
+    """Rate-limit names; each reads ``Settings.rate_limit_<name>`` ("20/minute").
+    Per client IP unless the name says per account."""
+
+    REGISTER = "register"
+    SIGNIN = "signin"
+    REFRESH = "refresh"
+    PASSWORD_FORGOT = "password_forgot"
+    VERIFY_EMAIL_RESEND = "verify_email_resend"
+    TOKEN = "token"  # verify-email and password/reset: guessing one-time tokens
+    PASSWORD_FORGOT_PER_ACCOUNT = "password_forgot_per_account"
+    VERIFY_EMAIL_RESEND_PER_ACCOUNT = "verify_email_resend_per_account"
+
+
+class SessionKind(StrEnum):
+    """``sessions.kind`` (API.md Session)."""
+
+    WEB = "web"
+    MOBILE = "mobile"
+
+
+class AuthMethod(StrEnum):
+    """Authentication method references for the ``amr`` claim (RFC 8176 §2)."""
+
+    PASSWORD = "pwd"
+    ONE_TIME_PASSWORD = "otp"
+    MULTI_FACTOR = "mfa"
+    SMS = "sms"
+    FEDERATED = "fed"

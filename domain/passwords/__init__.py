@@ -1,0 +1,1 @@
+"""Passwords: hashing (bcrypt + pepper), the policy of new passwords, reset and change."""

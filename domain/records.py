@@ -1,0 +1,124 @@
+"""Record types: what db/ repositories return and the API maps from.
+
+Plain frozen dataclasses with no behaviour and no imports from the project, so the
+repositories below the domain can build them (the layers contract allows db/ exactly this
+one import from domain/).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    id: uuid.UUID
+    email: str
+    password_hash: str = field(repr=False)
+    name: str | None
+    email_verified_at: datetime | None
+    roles: list[str]
+    is_active: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """A live session as its owner sees it (API.md Session). amr: RFC 8176 values."""
+
+    id: uuid.UUID
+    kind: str
+    amr: tuple[str, ...]
+    device_name: str | None
+    platform: str | None
+    user_agent: str | None
+    ip_address: str | None
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshTokenRecord:
+    """A refresh token joined with its session and user, as the rotation needs it."""
+
+    id: uuid.UUID
+    session_id: uuid.UUID
+    rotated_at: datetime | None
+    session_amr: tuple[str, ...]
+    session_created_at: datetime
+    session_expires_at: datetime
+    session_revoked_at: datetime | None
+    session_device: str | None
+    session_ip: str | None
+    session_user_agent: str | None
+    user: UserRecord
+
+
+@dataclass(frozen=True, slots=True)
+class OneTimeTokenRecord:
+    id: uuid.UUID
+    user_id: uuid.UUID
+    purpose: str
+    expires_at: datetime
+    used_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OtpCodeRecord:
+    """A short numeric code: its keyed HMAC, never the code. attempts: wrong guesses so far."""
+
+    id: uuid.UUID
+    code_hmac: str = field(repr=False)
+    attempts: int
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRecord:
+    id: uuid.UUID
+    user_id: uuid.UUID | None
+    kind: str
+    channel: str
+    recipient: str
+    data: dict[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    id: uuid.UUID
+    action: str
+    ip_address: str | None
+    user_agent: str | None
+    metadata: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewAuditEvent:
+    """One audit row to write. actor_id: who acted when not the user (an admin)."""
+
+    action: str
+    user_id: uuid.UUID | None
+    actor_id: uuid.UUID | None
+    ip_address: str | None
+    user_agent: str | None
+    metadata: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """One outbox row to write. data: template values, never a secret."""
+
+    id: uuid.UUID
+    kind: str
+    channel: str
+    recipient: str
+    user_id: uuid.UUID | None
+    data: dict[str, Any]
+    created_at: datetime

@@ -1,0 +1,70 @@
+"""Opening a session and issuing token pairs, whatever proved who the person is.
+
+A session is a refresh-token family (RFC 9700 §4.14.2). It records how its holder signed in
+(``amr``, RFC 8176) so every refresh re-issues the same claim; password sign-in, magic
+links, two-factor challenges and device pairing all open sessions through here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from db.repositories import audit, sessions
+from domain.messages import kinds
+from domain.names import AuditAction, AuthMethod, SessionKind
+from domain.records import UserRecord
+from domain.services import RequestInfo, Services
+from domain.sessions.devices import describe
+from domain.tokens import hash_token, new_opaque_token
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    """Result of sign-in and refresh. expires_in / refresh_expires_in: seconds."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    session_id: uuid.UUID
+    user: UserRecord
+    refresh_expires_in: int
+
+
+async def open_session(svc: Services, user: UserRecord, *, amr: tuple[AuthMethod, ...],
+                       info: RequestInfo, device_name: str | None = None,
+                       kind: SessionKind = SessionKind.WEB) -> TokenPair:
+    """Open a session for ``user``, who has just proved their identity by ``amr``; audit it
+    and alert on a device not seen for ``new_device_window`` s (never on the first sign-in).
+    Lifetime: ``refresh_token_ttl`` idle, ``session_max_lifetime`` in all."""
+    now = svc.clock()
+    derived_name, platform = describe(info.user_agent)
+    new_device = await audit.is_new_device(
+        user.id, info.user_agent, since=now - timedelta(seconds=svc.settings.new_device_window))
+    refresh = new_opaque_token()
+    lifetime = min(svc.settings.refresh_token_ttl, svc.settings.session_max_lifetime)
+    methods = tuple(m.value for m in amr)
+    async with svc.unit_of_work(info) as uow:
+        session_id = await sessions.create(
+            user_id=user.id, kind=kind.value, amr=methods, now=uow.now,
+            expires_at=uow.now + timedelta(seconds=lifetime),
+            device_name=device_name or derived_name, platform=platform,
+            user_agent=info.user_agent, ip_address=info.ip_address)
+        await sessions.add_refresh_token(session_id=session_id, token_hash=hash_token(refresh),
+                                         now=uow.now)
+        uow.audit(AuditAction.SIGNIN_SUCCEEDED, user.id, session_id=str(session_id),
+                  device=device_name or derived_name, amr=list(methods))
+        if new_device:
+            uow.alert(kinds.NEW_DEVICE_ALERT, user=user, device_name=device_name)
+    return token_pair(svc, user, session_id, refresh, methods)
+
+
+def token_pair(svc: Services, user: UserRecord, session_id: uuid.UUID, refresh_token: str,
+               amr: tuple[str, ...]) -> TokenPair:
+    """A fresh access token for the session plus ``refresh_token``."""
+    access = svc.access_tokens.issue(user_id=user.id, session_id=session_id, now=svc.clock(),
+                                     amr=amr)
+    return TokenPair(access_token=access, refresh_token=refresh_token,
+                     expires_in=svc.access_tokens.ttl, session_id=session_id, user=user,
+                     refresh_expires_in=svc.settings.refresh_token_ttl)

@@ -1,0 +1,59 @@
+"""Password sign-in, with the per-account lockout (OWASP ASVS 2.2.1)."""
+
+from __future__ import annotations
+
+from db.repositories import users
+from domain.accounts.emails import normalize_email
+from domain.errors import (
+    AccountDisabled,
+    EmailNotVerified,
+    InvalidCredentials,
+    ValidationFailed,
+)
+from domain.names import AuditAction, AuthMethod
+from domain.services import RequestInfo, Services
+from domain.sessions.opening import TokenPair, open_session
+
+
+async def sign_in(svc: Services, *, email: str, password: str, device_name: str | None,
+                  info: RequestInfo) -> TokenPair:
+    """Password sign-in; opens a web session with ``amr: ["pwd"]``.
+
+    raises InvalidCredentials for an unknown email, a wrong password and a locked account
+    alike (same body; one bcrypt check for the first two), then EmailNotVerified /
+    AccountDisabled only after a correct password. After ``lockout_threshold`` failures in
+    ``lockout_window`` s the account refuses passwords for ``lockout_duration`` s.
+    """
+    try:
+        email = normalize_email(email)
+    except ValidationFailed:
+        email = ""
+    attempt, lockout_ended = await svc.lockout.begin(email or "-")
+    user = await users.get_by_email(email) if email else None
+    if user is not None and lockout_ended:
+        async with svc.unit_of_work(info) as uow:
+            uow.audit(AuditAction.LOCKOUT_ENDED, user.id, reason="expired")
+    if attempt is None:  # locked: no password check at all, so guesses learn nothing
+        if user is not None:
+            async with svc.unit_of_work(info) as uow:
+                uow.audit(AuditAction.SIGNIN_FAILED, user.id, reason="locked")
+        raise InvalidCredentials()
+    ok = await svc.hasher.verify(password, user.password_hash if user else None)
+    if not ok or user is None:
+        locked = await svc.lockout.failed(email or "-", attempt)
+        if user is not None:
+            async with svc.unit_of_work(info) as uow:
+                uow.audit(AuditAction.SIGNIN_FAILED, user.id, reason="bad_credentials")
+                if locked:
+                    uow.audit(AuditAction.LOCKOUT_STARTED, user.id,
+                              seconds=svc.settings.lockout_duration)
+        raise InvalidCredentials()
+    await svc.lockout.succeeded(email)
+    if not user.is_active:
+        raise AccountDisabled()
+    if user.email_verified_at is None:
+        raise EmailNotVerified()
+    if svc.hasher.needs_rehash(user.password_hash):  # BCRYPT_ROUNDS rose since it was set
+        await users.set_password_hash(user.id, await svc.hasher.hash(password), svc.clock())
+    return await open_session(svc, user, amr=(AuthMethod.PASSWORD,), info=info,
+                              device_name=device_name)
