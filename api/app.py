@@ -9,7 +9,9 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 
+from api import pages
 from api.errors import EXCEPTION_HANDLERS
+from api.middleware import MIDDLEWARE
 from api.routes import ROUTES
 from domain.clock import Clock, utcnow
 from domain.settings import Settings
@@ -36,8 +38,11 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> Lites
         finally:
             await container.close()
 
+    page_routes, template_config = pages.build(settings)
     return Litestar(
-        route_handlers=ROUTES,
+        route_handlers=[*ROUTES, *page_routes],
+        template_config=template_config,
+        middleware=MIDDLEWARE,
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,

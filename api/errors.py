@@ -25,6 +25,7 @@ STATUS: dict[type[e.DomainError], int] = {
     e.NotFound: 404,
     e.EmailTaken: 409,
     e.RateLimited: 429,
+    e.Overloaded: 503,
 }
 
 # Litestar statuses with our slugs; 413 becomes a 400 like every other bad body (issue #2)
@@ -60,7 +61,7 @@ def _status_of(exc: e.DomainError) -> int:
 def domain_error(_: Request, exc: e.DomainError) -> Response[dict[str, Any]]:
     status = _status_of(exc)
     headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if status == 401 else None
-    if isinstance(exc, e.RateLimited):
+    if isinstance(exc, e.RateLimited | e.Overloaded):
         headers = {"Retry-After": str(exc.retry_after)}
     errors = None
     if isinstance(exc, e.ValidationFailed):

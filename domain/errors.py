@@ -102,6 +102,18 @@ class TooManyAttempts(RateLimited):
         super().__init__(retry_after)
 
 
+class Overloaded(DomainError):
+    """The server cannot start this work in time (password hashing queue full); nothing was
+    changed. retry_after: seconds (RFC 9110 §15.6.4, 503 + Retry-After)."""
+
+    code = "overloaded"
+    detail = "The server is busy. Try again in a moment."
+
+    def __init__(self, retry_after: int = 1) -> None:
+        super().__init__()
+        self.retry_after = max(1, int(retry_after))
+
+
 class DeliveryError(Exception):
     """A channel could not hand a message over. Raised by worker channels."""
 

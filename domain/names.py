@@ -48,6 +48,7 @@ class RateLimit(StrEnum):
     TOKEN = "token"  # verify-email and password/reset: guessing one-time tokens
     PASSWORD_FORGOT_PER_ACCOUNT = "password_forgot_per_account"
     VERIFY_EMAIL_RESEND_PER_ACCOUNT = "verify_email_resend_per_account"
+    REAUTH_PER_SESSION = "reauth_per_session"  # current-password checks (re-authentication)
 
 
 class SessionKind(StrEnum):

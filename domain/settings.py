@@ -1,7 +1,10 @@
 """Typed settings, read once from the environment at process start and passed down.
 
-Every knob is an environment variable; README.md lists them with defaults. Only the two
-composition roots (api.app, worker.settings) call :func:`Settings.from_env`.
+Every knob is an environment variable; README.md lists them with defaults. Only the entry
+points (through ``scripts.bootstrap.settings_or_exit``) call :func:`Settings.from_env`.
+
+Safe by default: ``ENVIRONMENT`` defaults to production, where the processes refuse to start
+without real secrets; ``scripts/dev`` and ``scripts/test`` set development / test explicitly.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ ENVIRONMENTS = ("development", "test", "production")
 SMTP_TLS_MODES = ("none", "starttls", "tls")
 RATE_RE = re.compile(r"^\d+/(second|minute|hour|day)$")
 MIN_SECRET_BYTES = 32  # OWASP ASVS 6.4.1: keys with at least 256 bits of entropy
+SECRETS = ("jwt_secret", "password_pepper", "encryption_key")
+HOSTED_PAGES_MODES = ("auto", "on", "off")
+TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 class SettingsError(ValueError):
@@ -32,7 +38,7 @@ class Settings:
     Source: environment variables named like the field in upper case (``JWT_SECRET`` ...).
     """
 
-    environment: str = "development"
+    environment: str = "production"
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str = "redis://127.0.0.1:6379/0"
     jwt_secret: str = field(default=DEV_SECRET, repr=False)
@@ -49,6 +55,7 @@ class Settings:
     smtp_pool_size: int = 4
     bcrypt_rounds: int = 12
     password_pepper: str = field(default=DEV_SECRET, repr=False)
+    encryption_key: str = field(default=DEV_SECRET, repr=False)  # secrets at rest (TOTP)
     password_min_length: int = 12
     password_min_strength: int = 3  # zxcvbn score 0..4 a new password must reach
     access_token_ttl: int = 900
@@ -66,6 +73,12 @@ class Settings:
     cleanup_batch_size: int = 2000
     cleanup_pause: float = 0.02
     max_body_bytes: int = 64 * 1024
+    cors_origins: str = ""  # comma-separated exact origins allowed to call with credentials
+    hosted_pages: str = "auto"  # auto: served in development only; on; off
+    hsts: bool = True  # Strict-Transport-Security when APP_URL is https
+    hash_concurrency: int = 0  # password hashes at once; 0: one per CPU core
+    hash_queue_max_wait: float = 2.0  # seconds a password check may wait before 503
+    shutdown_grace: int = 10  # seconds the web process takes to finish on SIGTERM
     # Rate limits ("N/second|minute|hour|day"), per client IP unless named per account.
     rate_limit_register: str = "5/hour"
     rate_limit_signin: str = "20/minute"
@@ -75,6 +88,7 @@ class Settings:
     rate_limit_token: str = "20/hour"  # verify-email and password/reset
     rate_limit_password_forgot_per_account: str = "3/hour"
     rate_limit_verify_email_resend_per_account: str = "3/hour"
+    rate_limit_reauth_per_session: str = "10/hour"  # current-password checks per session
     lockout_threshold: int = 10  # failed sign-ins within lockout_window lock the account
     lockout_window: int = 900
     lockout_duration: int = 900
@@ -83,9 +97,21 @@ class Settings:
     def is_development(self) -> bool:
         return self.environment == "development"
 
+    @property
+    def serves_pages(self) -> bool:
+        """Whether the hosted pages (verify email, reset password, ...) are served."""
+        return self.hosted_pages == "on" or (self.hosted_pages == "auto"
+                                              and self.environment != "production")
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
+
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Build settings from ``env`` (default ``os.environ``).
+    def from_env(cls, env: Mapping[str, str] | None = None, *,
+                 secrets_required: bool = True) -> Settings:
+        """Build settings from ``env`` (default ``os.environ``). secrets_required=False for
+        commands that sign and hash nothing (migrations).
 
         raises SettingsError listing every invalid or missing variable.
         """
@@ -98,11 +124,12 @@ class Settings:
                 continue
             kind = type(f.default)
             try:
-                values[f.name] = kind(raw) if kind in (int, float) else raw
+                values[f.name] = _parse(kind, raw)
             except ValueError:
                 problems.append(f"{f.name.upper()} must be a {kind.__name__}, got {raw!r}")
         settings = cls(**values)
-        problems.extend(settings.problems())
+        problems.extend(p for p in settings.problems()
+                        if secrets_required or "python -m scripts.secrets" not in p)
         if problems:
             raise SettingsError("invalid configuration: " + "; ".join(problems))
         return settings
@@ -119,16 +146,35 @@ class Settings:
                 found.append(f"{f.name.upper()} must look like 20/minute")
         if not 4 <= self.bcrypt_rounds <= 31:
             found.append("BCRYPT_ROUNDS must be between 4 and 31")
-        if self.environment == "production":
-            for name in ("jwt_secret", "password_pepper"):
+        if self.hosted_pages not in HOSTED_PAGES_MODES:
+            found.append(f"HOSTED_PAGES must be one of {', '.join(HOSTED_PAGES_MODES)}")
+        if "*" in self.cors_origins:
+            found.append("CORS_ORIGINS takes exact origins (https://app.example.com); a "
+                         "wildcard cannot be combined with credentials")
+        if self.hash_concurrency < 0 or self.hash_queue_max_wait <= 0:
+            found.append("HASH_CONCURRENCY must be >= 0 and HASH_QUEUE_MAX_WAIT > 0")
+        if self.environment not in ("development", "test"):
+            for name in SECRETS:
                 value: str = getattr(self, name)
                 if value == DEV_SECRET or len(value.encode()) < MIN_SECRET_BYTES:
                     found.append(
                         f"{name.upper()} must be set to a random value of at least "
-                        f"{MIN_SECRET_BYTES} bytes in production"
+                        f"{MIN_SECRET_BYTES} bytes outside development "
+                        "(generate fresh ones with: python -m scripts.secrets)"
                     )
         return found
 
     def replace(self, **changes: Any) -> Settings:
         """Return a copy with ``changes`` applied (used by tests and scripts)."""
         return dataclasses.replace(self, **changes)
+
+
+def _parse(kind: type, raw: str) -> Any:
+    """An environment string as the field's type. raises ValueError."""
+    if kind is bool:
+        if raw.lower() in TRUE:
+            return True
+        if raw.lower() in FALSE:
+            return False
+        raise ValueError(raw)
+    return kind(raw) if kind in (int, float) else raw

@@ -28,10 +28,10 @@ from domain.tokens import AccessTokenCodec
 QUEUE_NAME = "arq:queue"
 
 
-def settings_or_exit(process: str) -> Settings:
+def settings_or_exit(process: str, *, secrets_required: bool = True) -> Settings:
     """``Settings.from_env()``, or exit with one readable line naming every problem."""
     try:
-        return Settings.from_env()
+        return Settings.from_env(secrets_required=secrets_required)
     except SettingsError as exc:
         raise SystemExit(f"latchkey {process}: {exc}") from None
 

@@ -15,7 +15,7 @@ from worker.tasks import delete_expired, sweep
 
 
 async def run(do_sweep: bool) -> dict[str, int]:
-    settings = settings_or_exit("cleanup")
+    settings = settings_or_exit("cleanup", secrets_required=False)  # signs and hashes nothing
     container = await bootstrap(settings, pool_size=4)
     ctx = {"settings": settings, "clock": container.services.clock, "redis": container.redis,
            "container": container}

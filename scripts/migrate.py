@@ -23,7 +23,7 @@ async def migrate(settings: Settings | None = None) -> bool:
     from db.engine import is_sqlite
     from scripts.bootstrap import bind_database, settings_or_exit
 
-    engine = bind_database(settings or settings_or_exit("migrate"))
+    engine = bind_database(settings or settings_or_exit("migrate", secrets_required=False))
     if is_sqlite():
         await engine.run_ddl("PRAGMA journal_mode=WAL")
     result = await run_forwards(app_name="all", migration_id="all", fake=False)

@@ -18,6 +18,7 @@ from scripts.embedded_redis import EmbeddedRedis
 
 def bootstrap() -> tuple[str, str]:
     """Set DATABASE_URL for this process; return (database_url, redis_url)."""
+    os.environ["ENVIRONMENT"] = "test"  # the default, production, refuses the dev secrets
     base = os.environ.get("TEST_DATABASE_URL", "")
     if base.startswith(("postgres://", "postgresql://")):
         database_url = fresh_database.create(base, "latchkey_test")

@@ -83,6 +83,7 @@ class System:
                     "BCRYPT_ROUNDS": str(self.bcrypt_rounds), "PORT": str(free_port()),
                     "JWT_SECRET": secrets.token_urlsafe(48),
                     "PASSWORD_PEPPER": secrets.token_urlsafe(48),
+                    "ENCRYPTION_KEY": secrets.token_urlsafe(48),
                     "WEB_CONCURRENCY": str(self.web_workers), "PYTHONUNBUFFERED": "1",
                     # all load comes from one IP: limits stay on (their cost is measured) but
                     # out of reach

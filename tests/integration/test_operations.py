@@ -13,6 +13,7 @@ import pytest
 from api.app import create_app
 from db.tables import OneTimeToken, Session
 from domain.maintenance import delete_expired
+from domain.settings import Settings
 from scripts.embedded_redis import EmbeddedRedis
 from tests.environment import DATABASE_URL
 from tests.support import lifespan, register, sign_in, verified_user, wait_mail
@@ -67,6 +68,27 @@ def test_production_refuses_to_start_without_strong_secrets():
     assert "JWT_SECRET must be set to a random value of at least 32 bytes" in result.stderr
     assert "PASSWORD_PEPPER" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("code", ["from api.app import create_app; create_app()",
+                                  "import worker.settings"])
+def test_processes_refuse_to_start_on_default_settings(code):
+    """A deploy that forgets ENVIRONMENT and the secrets must not sign with the repo's key."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("ENVIRONMENT", "JWT_SECRET", "PASSWORD_PEPPER", "ENCRYPTION_KEY")}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=env, timeout=60, check=False)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "ENCRYPTION_KEY must be set" in result.stderr
+    assert "python -m scripts.secrets" in result.stderr
+
+
+def test_secrets_command_prints_values_the_settings_accept():
+    result = subprocess.run([sys.executable, "-m", "scripts.secrets"], capture_output=True,
+                            text=True, timeout=60, check=True)
+    values = dict(line.split("=", 1) for line in result.stdout.split())
+    assert set(values) == {"JWT_SECRET", "PASSWORD_PEPPER", "ENCRYPTION_KEY"}
+    assert Settings.from_env({**values, "ENVIRONMENT": "production"}).environment == "production"
 
 
 async def test_cleanup_deletes_expired_tokens_and_dead_sessions(client, mailbox, settings, clock):

@@ -108,12 +108,33 @@ def test_opaque_tokens():
 def test_production_settings_need_strong_secrets():
     with pytest.raises(SettingsError, match=r"JWT_SECRET.*PASSWORD_PEPPER"):
         Settings.from_env({"ENVIRONMENT": "production"})
-    strong = {"ENVIRONMENT": "production", "JWT_SECRET": "j" * 32, "PASSWORD_PEPPER": "p" * 32}
+    strong = {"ENVIRONMENT": "production", "JWT_SECRET": "j" * 32, "PASSWORD_PEPPER": "p" * 32,
+              "ENCRYPTION_KEY": "e" * 32}
     assert Settings.from_env(strong).environment == "production"
 
 
+def test_the_default_environment_is_production_and_refuses_dev_secrets():
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({})
+    for name in ("JWT_SECRET", "PASSWORD_PEPPER", "ENCRYPTION_KEY"):
+        assert name in str(refused.value)
+    assert "python -m scripts.secrets" in str(refused.value)
+    assert Settings.from_env({}, secrets_required=False).environment == "production"
+    assert not Settings.from_env({}, secrets_required=False).serves_pages
+
+
+def test_cors_origins_are_exact():
+    settings = Settings.from_env({"ENVIRONMENT": "test",
+                                  "CORS_ORIGINS": "http://localhost:3000, https://a.example/"})
+    assert settings.cors_origin_list == ["http://localhost:3000", "https://a.example"]
+    with pytest.raises(SettingsError, match="wildcard"):
+        Settings.from_env({"ENVIRONMENT": "test", "CORS_ORIGINS": "*"})
+
+
 def test_settings_parse_and_reject_bad_values():
-    settings = Settings.from_env({"BCRYPT_ROUNDS": "10", "ARQ_POLL_DELAY": "0.01"})
+    settings = Settings.from_env({"ENVIRONMENT": "development", "BCRYPT_ROUNDS": "10",
+                                  "ARQ_POLL_DELAY": "0.01", "HSTS": "off"})
+    assert settings.hsts is False
     assert settings.bcrypt_rounds == 10 and settings.arq_poll_delay == 0.01
     with pytest.raises(SettingsError, match="BCRYPT_ROUNDS must be a int"):
         Settings.from_env({"BCRYPT_ROUNDS": "twelve"})
