@@ -42,12 +42,14 @@ HTTP_SLUGS: dict[int, tuple[int, str]] = {
 
 
 def problem(status: int, type_: str, detail: str, *, errors: list[dict[str, str]] | None = None,
-            headers: dict[str, str] | None = None) -> Response[dict[str, Any]]:
-    """Build a problem+json response: {type, title, status, detail[, errors]}."""
+            headers: dict[str, str] | None = None, **extra: Any) -> Response[dict[str, Any]]:
+    """Build a problem+json response: {type, title, status, detail[, errors][, extension
+    members]} (RFC 9457 §3.2 allows extension members such as ``limit``)."""
     body: dict[str, Any] = {"type": type_, "title": HTTPStatus(status).phrase,
                             "status": status, "detail": detail}
     if errors:
         body["errors"] = errors
+    body.update({k: v for k, v in extra.items() if v is not None})
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -61,12 +63,15 @@ def _status_of(exc: e.DomainError) -> int:
 def domain_error(_: Request, exc: e.DomainError) -> Response[dict[str, Any]]:
     status = _status_of(exc)
     headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if status == 401 else None
+    extra: dict[str, Any] = {}
     if isinstance(exc, e.RateLimited | e.Overloaded):
         headers = {"Retry-After": str(exc.retry_after)}
+    if isinstance(exc, e.RateLimited):
+        extra = {"limit": exc.limit, "setting": exc.setting}
     errors = None
     if isinstance(exc, e.ValidationFailed):
         errors = [{"field": f, "message": m} for f, m in exc.errors]
-    return problem(status, exc.code, exc.detail, errors=errors, headers=headers)
+    return problem(status, exc.code, exc.detail, errors=errors, headers=headers, **extra)
 
 
 def validation_error(_: Request, exc: ValidationException) -> Response[dict[str, Any]]:

@@ -82,14 +82,22 @@ class NotFound(DomainError):
 
 
 class RateLimited(DomainError):
-    """Too many requests; ``retry_after``: seconds until one more is allowed."""
+    """Too many requests; ``retry_after``: seconds until one more is allowed. ``limit``
+    describes the limit ("register per IP, 5/hour") and ``setting`` names the variable that
+    changes it, so an operator or developer knows what they hit (both None for attempts)."""
 
     code = "rate_limited"
     detail = "Too many requests. Try again later."
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__()
+    def __init__(self, retry_after: int, *, limit: str | None = None,
+                 setting: str | None = None) -> None:
+        # the wait is in Retry-After: a body without it stays byte-identical for known and
+        # unknown accounts (OWASP ASVS 2.5.1)
+        super().__init__(f"Too many requests: {limit}. Try again after Retry-After seconds."
+                         if limit else None)
         self.retry_after = max(1, int(retry_after))
+        self.limit = limit
+        self.setting = setting
 
 
 class TooManyAttempts(RateLimited):

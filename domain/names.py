@@ -50,6 +50,13 @@ class RateLimit(StrEnum):
     VERIFY_EMAIL_RESEND_PER_ACCOUNT = "verify_email_resend_per_account"
     REAUTH_PER_SESSION = "reauth_per_session"  # current-password checks (re-authentication)
 
+    def describe(self) -> str:
+        """"register per IP", "password forgot per account" — as a person reads it."""
+        for suffix, whom in (("_per_account", "per account"), ("_per_session", "per session")):
+            if self.value.endswith(suffix):
+                return f"{self.value.removesuffix(suffix).replace('_', ' ')} {whom}"
+        return f"{self.value.replace('_', ' ')} per IP"
+
 
 class SessionKind(StrEnum):
     """``sessions.kind`` (API.md Session)."""

@@ -92,7 +92,8 @@ class Services:
 
     async def limit(self, name: RateLimit, *key: str) -> None:
         """Apply the rate limit ``settings.rate_limit_<name>`` to ``key``; raises RateLimited."""
-        retry_after = await self.rate_limiter.hit(
-            getattr(self.settings, f"rate_limit_{name.value}"), name.value, *key)
+        rate = getattr(self.settings, f"rate_limit_{name.value}")
+        retry_after = await self.rate_limiter.hit(rate, name.value, *key)
         if retry_after is not None:
-            raise RateLimited(retry_after)
+            raise RateLimited(retry_after, limit=f"{name.describe()}, {rate}",
+                              setting=f"RATE_LIMIT_{name.value.upper()}")

@@ -32,10 +32,15 @@ def token_pair(pair: TokenPair, transport: str, svc: Services) -> Response[Token
                              refresh_token=None if transport == "cookie" else pair.refresh_token)
     cookies = []
     if transport == "cookie":
-        cookies.append(Cookie(key=REFRESH_COOKIE, value=pair.refresh_token, httponly=True,
-                              samesite="strict", secure=not svc.settings.is_development,
-                              path="/v1/auth", max_age=pair.refresh_expires_in))
+        cookies.append(refresh_cookie(pair.refresh_token, pair.refresh_expires_in, svc))
     return Response(body, cookies=cookies)
+
+
+def refresh_cookie(value: str, max_age: int, svc: Services) -> Cookie:
+    """The refresh-token cookie: HttpOnly, SameSite=Strict, /v1/auth, Secure outside
+    development; max_age 0 clears it with the very same attributes (RFC 6265 §5.3)."""
+    return Cookie(key=REFRESH_COOKIE, value=value, httponly=True, samesite="strict",
+                  secure=not svc.settings.is_development, path="/v1/auth", max_age=max_age)
 
 
 class AuthController(Controller):
@@ -68,6 +73,4 @@ class AuthController(Controller):
         token = (data.refresh_token if data else None) or request.cookies.get(REFRESH_COOKIE)
         await sign_out(svc, refresh_token=token, access_claims=claims,
                        info=request_info(request))
-        response: Response[None] = Response(None, status_code=204)
-        response.delete_cookie(REFRESH_COOKIE, path="/v1/auth")
-        return response
+        return Response(None, status_code=204, cookies=[refresh_cookie("", 0, svc)])

@@ -25,6 +25,9 @@ async def test_per_ip_limit_is_429_with_retry_after(settings, clock, mailbox):
         limited = await register(client, "r9@example.com")
         assert limited.headers["content-type"].startswith("application/problem+json")
         assert limited.json()["type"] == "rate_limited"
+        assert limited.json()["limit"] == "register per IP, 2/minute"
+        assert limited.json()["setting"] == "RATE_LIMIT_REGISTER"
+        assert "register per IP, 2/minute" in limited.json()["detail"]
         assert 1 <= int(limited.headers["retry-after"]) <= 60
         bad_json = await client.post("/v1/auth/register", content=b"{oops")
         assert bad_json.status_code == 429  # counted before the body is even read

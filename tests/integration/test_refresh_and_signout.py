@@ -99,6 +99,9 @@ async def test_cookie_transport(client, mailbox):
     assert out.status_code == 204
     assert 'latchkey_refresh=""' in out.headers["set-cookie"] or "Max-Age=0" in out.headers[
         "set-cookie"]
+    cleared = out.headers["set-cookie"]  # the same attributes as the cookie it clears
+    for attribute in ("Max-Age=0", "HttpOnly", "SameSite=strict", "Path=/v1/auth", "Secure"):
+        assert attribute in cleared
     assert (await client.post("/v1/auth/refresh",
                               json={"refreshToken": new_token})).status_code == 401
 
