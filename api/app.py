@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from litestar.openapi import OpenAPIConfig
 
 from api import pages
@@ -39,10 +40,17 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> Lites
             await container.close()
 
     page_routes, template_config = pages.build(settings)
+    cors = None
+    if settings.cors_origin_list:  # exact origins only: credentials never go to a wildcard
+        cors = CORSConfig(allow_origins=settings.cors_origin_list, allow_credentials=True,
+                          allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+                          allow_headers=["authorization", "content-type"],
+                          expose_headers=["retry-after"], max_age=600)
     return Litestar(
         route_handlers=[*ROUTES, *page_routes],
         template_config=template_config,
         middleware=MIDDLEWARE,
+        cors_config=cors,
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,
