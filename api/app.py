@@ -8,11 +8,11 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
-from litestar.openapi import OpenAPIConfig
 
 from api import pages
 from api.errors import EXCEPTION_HANDLERS
 from api.middleware import MIDDLEWARE
+from api.openapi import drop_bodies_of_no_content, openapi
 from api.routes import ROUTES
 from domain.clock import Clock, utcnow
 from domain.settings import Settings
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> Lites
             await container.close()
 
     page_routes, template_config = pages.build(settings)
+    openapi_config, openapi_assets = openapi()
     cors = None
     if settings.cors_origin_list:  # exact origins only: credentials never go to a wildcard
         cors = CORSConfig(allow_origins=settings.cors_origin_list, allow_credentials=True,
@@ -47,13 +48,14 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> Lites
                           allow_headers=["authorization", "content-type"],
                           expose_headers=["retry-after"], max_age=600)
     return Litestar(
-        route_handlers=[*ROUTES, *page_routes],
+        route_handlers=[*ROUTES, *page_routes, openapi_assets],
         template_config=template_config,
         middleware=MIDDLEWARE,
         cors_config=cors,
         lifespan=[lifespan],
+        on_startup=[drop_bodies_of_no_content],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,
-        openapi_config=OpenAPIConfig(title="latchkey", version="0.1.0", path="/schema"),
+        openapi_config=openapi_config,
         debug=False,
     )

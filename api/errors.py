@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -74,13 +75,44 @@ def domain_error(_: Request, exc: e.DomainError) -> Response[dict[str, Any]]:
     return problem(status, exc.code, exc.detail, errors=errors, headers=headers, **extra)
 
 
+# msgspec's wording for broken constraints, said the way the domain says its rules
+PLAIN_MESSAGES = [
+    (re.compile(r"^Expected `str` of length >= (\d+)"), r"must be at least \1 characters"),
+    (re.compile(r"^Expected `str` of length <= (\d+)"), r"must be at most \1 characters"),
+    (re.compile(r"^Expected `str` matching regex '\^\[A-Za-z0-9_-\]\+\$'"),
+     "is not a token this API issued"),
+    (re.compile(r"^Expected `str` matching regex"), "must not contain control characters"),
+    (re.compile(r"^Object missing required field `([^`]+)`"), "is required"),
+]
+MISSING = re.compile(r"^Object missing required field `([^`]+)`")
+
+
+def _field_error(item: dict[str, Any]) -> dict[str, str]:
+    """One {field, message}: the field as the client spelled it (camelCase; ``body`` for the
+    body as a whole), the message in plain words."""
+    message = str(item.get("message", "is invalid"))
+    key = str(item.get("key") or "")
+    missing = MISSING.match(message)
+    if missing:
+        key = missing.group(1)
+    elif key in ("", "data", "body"):
+        key = "body"
+    for pattern, plain in PLAIN_MESSAGES:
+        if pattern.match(message):
+            message = pattern.sub(plain, message).split(" - at ")[0]
+            break
+    return {"field": key, "message": message}
+
+
 def validation_error(_: Request, exc: ValidationException) -> Response[dict[str, Any]]:
-    """Litestar/msgspec decode failures: malformed JSON, wrong types, missing fields."""
-    errors = []
-    for item in exc.extra if isinstance(exc.extra, list) else []:
-        field = str(item.get("key") or "body")
-        errors.append({"field": field, "message": str(item.get("message", "invalid"))})
-    detail = "The request body is not valid JSON of the expected shape."
+    """Litestar/msgspec decode failures: malformed JSON, wrong types, missing fields, bad
+    query or path parameters."""
+    items = [i for i in (exc.extra if isinstance(exc.extra, list) else []) if isinstance(i, dict)]
+    errors = [_field_error(item) for item in items]
+    if items and all(i.get("source") in ("query", "path", "header", "cookie") for i in items):
+        detail = "A parameter of the request is not valid."
+    else:
+        detail = "The request body is not valid JSON of the expected shape."
     return problem(400, "validation_failed", detail, errors=errors or None)
 
 

@@ -12,13 +12,24 @@ from domain.records import AuditRecord, SessionRecord, UserRecord
 
 CHECK_INBOX = "If the address can receive mail, a message is on its way."
 
-# Generous caps stop pathological input early; the domain applies the real rules with
-# clearer messages (e.g. passwords 12..128 code points).
-Email = Annotated[str, Meta(min_length=1, max_length=320)]
-Password = Annotated[str, Meta(min_length=1, max_length=1024)]
-OpaqueToken = Annotated[str, Meta(min_length=1, max_length=512)]
-Name = Annotated[str, Meta(max_length=100)]
-DeviceName = Annotated[str, Meta(max_length=100)]
+# The wire limits published in the OpenAPI document. The domain applies the full rules with
+# clearer messages (the password policy, PASSWORD_MIN_LENGTH >= 12). Text that is stored must
+# not hold C0 control characters: PostgreSQL text cannot hold NUL (OWASP ASVS 5.1.4).
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+Email = Annotated[str, Meta(min_length=3, max_length=254, pattern=PRINTABLE,
+                            examples=["ann@example.com"], description="An email address.")]
+Password = Annotated[str, Meta(min_length=1, max_length=128, pattern=PRINTABLE,
+                               examples=["correct horse battery staple"])]
+NewPassword = Annotated[str, Meta(
+    min_length=12, max_length=128, pattern=PRINTABLE, examples=["correct horse battery staple"],
+    description="12-128 characters (code points); must not contain the email's local part "
+                "and must not be easy to guess (zxcvbn score >= PASSWORD_MIN_STRENGTH). "
+                "No composition rules (NIST SP 800-63B 5.1.1.2).")]
+OpaqueToken = Annotated[str, Meta(min_length=1, max_length=512, pattern=r"^[A-Za-z0-9_-]+$",
+                                  examples=["x4Jq0b7p1a7CkzN6tC1c2u8w3j0kQmZ2H9f5Xe4bY7s"],
+                                  description="A token as issued: base64url.")]
+Name = Annotated[str, Meta(max_length=100, pattern=PRINTABLE, examples=["Ann"])]
+DeviceName = Annotated[str, Meta(max_length=100, pattern=PRINTABLE, examples=["Ann's laptop"])]
 RefreshTransport = Literal["body", "cookie"]
 
 
@@ -28,7 +39,7 @@ class Camel(Struct, rename="camel", omit_defaults=True):
 
 class RegisterRequest(Camel):
     email: Email
-    password: Password
+    password: NewPassword
     name: Name | None = None
 
 
@@ -62,12 +73,12 @@ class ForgotPasswordRequest(Camel):
 
 class ResetPasswordRequest(Camel):
     token: OpaqueToken
-    new_password: Password
+    new_password: NewPassword
 
 
 class ChangePasswordRequest(Camel):
     current_password: Password
-    new_password: Password
+    new_password: NewPassword
 
 
 class SessionOut(Struct, rename="camel"):
@@ -162,3 +173,8 @@ class TokenPairResponse(Struct, rename="camel", omit_defaults=True):
 
 class Health(Camel):
     status: str
+
+
+class Readiness(Camel):
+    status: Literal["ok", "unavailable"]
+    failed: list[Literal["database", "redis"]] = []

@@ -8,6 +8,7 @@ from litestar.di import Provide
 
 from api.deps import REFRESH_COOKIE, provide_optional_claims, provide_services, request_info
 from api.guards import rate_limit
+from api.openapi import BEARER, problems
 from api.schemas import (
     Profile,
     RefreshRequest,
@@ -48,16 +49,29 @@ class AuthController(Controller):
     tags = ["auth"]
     dependencies = {"svc": Provide(provide_services)}
 
-    @post("/signin", status_code=200, guards=[rate_limit(RateLimit.SIGNIN)])
+    @post("/signin", status_code=200, guards=[rate_limit(RateLimit.SIGNIN)],
+          responses=problems(400, 401, 403, 429, 503))
     async def signin(self, request: Request, data: SignInRequest, svc: Services
                      ) -> Response[TokenPairResponse]:
+        """Sign in with email and password; opens a session and returns a TokenPair.
+
+        401 `invalid_credentials`, the same for an unknown email, a wrong password and a locked
+        account; 403 `email_not_verified` only after a correct password. With
+        `refreshTransport: "cookie"` the refresh token is set as an HttpOnly cookie instead.
+        """
         pair = await sign_in(svc, email=data.email, password=data.password,
                              device_name=data.device_name, info=request_info(request))
         return token_pair(pair, data.refresh_transport, svc)
 
-    @post("/refresh", status_code=200, guards=[rate_limit(RateLimit.REFRESH)])
+    @post("/refresh", status_code=200, guards=[rate_limit(RateLimit.REFRESH)],
+          responses=problems(400, 401, 429))
     async def refresh(self, request: Request, svc: Services,
                       data: RefreshRequest | None = None) -> Response[TokenPairResponse]:
+        """Rotate a refresh token (body or cookie) for a new TokenPair.
+
+        Replaying a rotated token after the 10 s grace window ends the whole session:
+        401 `token_reuse_detected`.
+        """
         body_token = data.refresh_token if data else None
         token = body_token or request.cookies.get(REFRESH_COOKIE)
         if not token:
@@ -67,9 +81,12 @@ class AuthController(Controller):
         return token_pair(pair, transport, svc)
 
     @post("/signout", status_code=204,
-          dependencies={"claims": Provide(provide_optional_claims)})
+          dependencies={"claims": Provide(provide_optional_claims)}, security=BEARER,
+          responses=problems(400))
     async def signout(self, request: Request, svc: Services, claims: AccessClaims | None,
                       data: SignOutRequest | None = None) -> Response[None]:
+        """End the session of the refresh token (body or cookie), else of the Bearer token.
+        Idempotent; its access tokens stop working at once."""
         token = (data.refresh_token if data else None) or request.cookies.get(REFRESH_COOKIE)
         await sign_out(svc, refresh_token=token, access_claims=claims,
                        info=request_info(request))

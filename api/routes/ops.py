@@ -6,8 +6,9 @@ import asyncio
 
 from litestar import Controller, Response, get
 from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
 
-from api.schemas import Health
+from api.schemas import Health, Readiness
 from db.engine import ping
 
 CHECK_TIMEOUT = 2.0  # seconds per dependency, so a hung backend cannot hang the probe
@@ -22,8 +23,10 @@ class OpsController(Controller):
         """The process is up."""
         return Health("ok")
 
-    @get("/ready")
-    async def ready(self, state: State) -> Response[dict[str, object]]:
+    @get("/ready", responses={503: ResponseSpec(
+        data_container=Readiness, description="A dependency does not answer: `failed` names "
+        "`database` and/or `redis`.", generate_examples=False)})
+    async def ready(self, state: State) -> Response[Readiness]:
         """200 when the database and Redis answer, else 503 naming the ones that failed."""
         probes = {"database": ping, "redis": state.redis.ping}
         failed = []
@@ -33,5 +36,5 @@ class OpsController(Controller):
             except Exception:
                 failed.append(name)
         if failed:
-            return Response({"status": "unavailable", "failed": failed}, status_code=503)
-        return Response({"status": "ok"})
+            return Response(Readiness("unavailable", failed), status_code=503)
+        return Response(Readiness("ok"))

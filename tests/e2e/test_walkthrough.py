@@ -3,63 +3,21 @@ over real HTTP, with the SMTP sink reading what the worker sent."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-import redis
 
-from scripts.embedded_redis import free_port
-from tests.environment import DATABASE_URL, REDIS_URL
+from tests.processes import running_system
 from tests.support import PASSWORD, token_of
-
-BIN = Path(sys.executable).parent
-
-
-def wait_until(check, what: str, within: float = 20.0) -> None:
-    deadline = time.monotonic() + within
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not ready within {within}s")
-        time.sleep(0.05)
-
-
-def web_answers(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/health", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @pytest.fixture
 def system(smtp, clean) -> Iterator[str]:
     """Start web + worker processes; yield the API base URL."""
-    port = free_port()
-    env = {**os.environ, "ENVIRONMENT": "test", "DATABASE_URL": DATABASE_URL,
-           "REDIS_URL": REDIS_URL, "SMTP_PORT": str(smtp[1]), "BCRYPT_ROUNDS": "4",
-           "REFRESH_REUSE_GRACE": "0", "APP_URL": "https://app.example.test"}
-    procs = [
-        subprocess.Popen([str(BIN / "uvicorn"), "api.app:create_app", "--factory",
-                          "--host", "127.0.0.1", "--port", str(port)], env=env),
-        subprocess.Popen([str(BIN / "arq"), "worker.settings.WorkerSettings"], env=env),
-    ]
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: web_answers(url), "web")
-        r = redis.Redis.from_url(REDIS_URL)
-        wait_until(lambda: r.exists("arq:queue:health-check"), "worker")
-        r.close()
+    with running_system(smtp[1], REFRESH_REUSE_GRACE="0") as url:
         yield url
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=15)
 
 
 def test_the_whole_walk(system, mailbox):

@@ -1,0 +1,63 @@
+"""The Procfile's web and worker as real processes, for end-to-end, security and API
+conformance tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import redis
+
+from scripts.embedded_redis import free_port
+from tests.environment import DATABASE_URL, REDIS_URL
+
+BIN = Path(sys.executable).parent
+
+
+def wait_until(check: Callable[[], object], what: str, within: float = 20.0) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not ready within {within}s")
+        time.sleep(0.05)
+
+
+def web_answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@contextlib.contextmanager
+def running_system(smtp_port: int, **env: str) -> Iterator[str]:
+    """Start web + worker processes on this run's database and Redis; yield the API URL.
+    ``env``: extra environment variables (e.g. ``RATE_LIMIT_SIGNIN``)."""
+    port = free_port()
+    environ = {**os.environ, "ENVIRONMENT": "test", "DATABASE_URL": DATABASE_URL,
+               "REDIS_URL": REDIS_URL, "SMTP_PORT": str(smtp_port), "BCRYPT_ROUNDS": "4",
+               "APP_URL": "https://app.example.test", **env}
+    procs = [
+        subprocess.Popen([str(BIN / "uvicorn"), "api.app:create_app", "--factory",
+                          "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
+                         env=environ),
+        subprocess.Popen([str(BIN / "arq"), "worker.settings.WorkerSettings"], env=environ),
+    ]
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: web_answers(url), "web")
+        r = redis.Redis.from_url(REDIS_URL)
+        wait_until(lambda: r.exists("arq:queue:health-check"), "worker")
+        r.close()
+        yield url
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=15)
