@@ -98,8 +98,8 @@ def _field_error(item: dict[str, Any]) -> dict[str, str]:
     elif key in ("", "data", "body"):
         key = "body"
     for pattern, plain in PLAIN_MESSAGES:
-        if pattern.match(message):
-            message = pattern.sub(plain, message).split(" - at ")[0]
+        if matched := pattern.match(message):
+            message = matched.expand(plain)
             break
     return {"field": key, "message": message}
 

@@ -144,6 +144,8 @@ class Settings:
         for f in dataclasses.fields(self):
             if f.name.startswith("rate_limit_") and not RATE_RE.match(getattr(self, f.name)):
                 found.append(f"{f.name.upper()} must look like 20/minute")
+        if not 12 <= self.password_min_length <= 128:  # OWASP ASVS 2.1.1; the API says 12
+            found.append("PASSWORD_MIN_LENGTH must be between 12 and 128")
         if not 4 <= self.bcrypt_rounds <= 31:
             found.append("BCRYPT_ROUNDS must be between 4 and 31")
         if self.hosted_pages not in HOSTED_PAGES_MODES:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support import bearer, sign_in, verified_user
+
 WRITE_ENDPOINTS = ["/v1/auth/register", "/v1/auth/verify-email", "/v1/auth/verify-email/resend",
                    "/v1/auth/signin"]
 BAD_BODIES = [
@@ -57,3 +59,22 @@ async def test_refresh_without_token_is_401(client):
     response = await client.post("/v1/auth/refresh")
     assert response.status_code == 401
     assert (await client.post("/v1/auth/refresh", content=b"{bad")).status_code == 400
+
+
+async def test_missing_fields_and_bad_parameters_are_named_as_sent(client, mailbox):
+    missing = await client.post("/v1/auth/password/reset", json={"token": "abc"})
+    assert missing.json()["errors"] == [{"field": "newPassword", "message": "is required"}]
+    whole = await client.post("/v1/auth/signin", json=[1])
+    assert whole.json()["errors"][0]["field"] == "body"
+    control = await client.post("/v1/auth/register", json={
+        "email": "nul@example.com", "password": "correct horse battery", "name": "a\u0000b"})
+    assert control.status_code == 400
+    assert control.json()["errors"] == [{"field": "name",
+                                         "message": "must not contain control characters"}]
+    await verified_user(client, mailbox, "params@example.com")
+    pair = (await sign_in(client, "params@example.com")).json()
+    bad = await client.get("/v1/auth/security-events?limit=abc",
+                           headers=bearer(pair["accessToken"]))
+    assert bad.status_code == 400
+    assert bad.json()["detail"] == "A parameter of the request is not valid."
+    assert bad.json()["errors"][0]["field"] == "limit"
