@@ -14,6 +14,7 @@ from api.errors import EXCEPTION_HANDLERS
 from api.middleware import MIDDLEWARE
 from api.openapi import drop_bodies_of_no_content, openapi
 from api.routes import ROUTES
+from api.security import json_only, security_headers
 from domain.clock import Clock, utcnow
 from domain.settings import Settings
 from scripts.bootstrap import bootstrap, settings_or_exit
@@ -50,7 +51,8 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> Lites
     return Litestar(
         route_handlers=[*ROUTES, *page_routes, openapi_assets],
         template_config=template_config,
-        middleware=MIDDLEWARE,
+        middleware=[json_only, *MIDDLEWARE],
+        before_send=[security_headers(settings)],
         cors_config=cors,
         lifespan=[lifespan],
         on_startup=[drop_bodies_of_no_content],

@@ -132,9 +132,16 @@ def internal_error(_: Request, exc: Exception) -> Response[dict[str, Any]]:
     return problem(500, "internal_error", "Something went wrong on our side.")
 
 
+def too_deep(_: Request, exc: RecursionError) -> Response[dict[str, Any]]:
+    """A body nested past the decoder's depth limit (e.g. 10,000 nested arrays): msgspec
+    raises RecursionError while decoding, before any handler ran."""
+    return problem(400, "malformed_body", "The request body is nested too deeply.")
+
+
 EXCEPTION_HANDLERS = {
     e.DomainError: domain_error,
     ValidationException: validation_error,
     HTTPException: http_error,
+    RecursionError: too_deep,
     Exception: internal_error,
 }

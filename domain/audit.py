@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from db.repositories import audit
 from domain.errors import ValidationFailed
@@ -23,8 +23,12 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         at, _, event_id = raw.partition("|")
-        return datetime.fromisoformat(at), uuid.UUID(event_id)
-    except ValueError as exc:
+        moment = datetime.fromisoformat(at)
+        if moment.tzinfo is None:
+            raise ValueError("naive timestamp")
+        # a timestamp at the edge of the calendar overflows when moved to UTC (ASVS 5.1.4)
+        return moment.astimezone(UTC), uuid.UUID(event_id)
+    except (ValueError, OverflowError) as exc:
         raise ValidationFailed([("cursor", "is not a cursor from a previous page")]) from exc
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import bearer, sign_in, verified_user
+from tests.support import JSON, bearer, sign_in, verified_user
 
 WRITE_ENDPOINTS = ["/v1/auth/register", "/v1/auth/verify-email", "/v1/auth/verify-email/resend",
                    "/v1/auth/signin"]
@@ -58,7 +58,8 @@ async def test_password_length_counts_code_points(client):
 async def test_refresh_without_token_is_401(client):
     response = await client.post("/v1/auth/refresh")
     assert response.status_code == 401
-    assert (await client.post("/v1/auth/refresh", content=b"{bad")).status_code == 400
+    malformed = await client.post("/v1/auth/refresh", content=b"{bad", headers=JSON)
+    assert malformed.status_code == 400
 
 
 async def test_missing_fields_and_bad_parameters_are_named_as_sent(client, mailbox):

@@ -8,6 +8,7 @@ from redis.asyncio import Redis
 
 from db.repositories import audit, users
 from tests.support import (
+    JSON,
     PASSWORD,
     register,
     serving,
@@ -29,7 +30,7 @@ async def test_per_ip_limit_is_429_with_retry_after(settings, clock, mailbox):
         assert limited.json()["setting"] == "RATE_LIMIT_REGISTER"
         assert "register per IP, 2/minute" in limited.json()["detail"]
         assert 1 <= int(limited.headers["retry-after"]) <= 60
-        bad_json = await client.post("/v1/auth/register", content=b"{oops")
+        bad_json = await client.post("/v1/auth/register", content=b"{oops", headers=JSON)
         assert bad_json.status_code == 429  # counted before the body is even read
 
 
