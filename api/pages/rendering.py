@@ -17,6 +17,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from litestar import Request, Response, get
 from litestar.config.csrf import CSRFConfig
+from litestar.enums import MediaType
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
@@ -46,7 +47,7 @@ def render(template: str, *, status: int = 200, headers: dict[str, str] | None =
            **context: Any) -> Template:
     """An HTML page from ``templates/<template>`` with the page headers."""
     return Template(template_name=template, context=context, status_code=status,
-                    media_type="text/html; charset=utf-8",
+                    media_type=MediaType.HTML,
                     headers={**PAGE_HEADERS, **(headers or {})})
 
 
@@ -115,6 +116,6 @@ STYLE = (HERE / "static" / "pages.css").read_bytes()
 @get(STYLE_PATH, include_in_schema=False, sync_to_thread=False)
 def stylesheet() -> Response[bytes]:
     """The pages' only stylesheet (CSP ``style-src 'self'``); public, no secret in it."""
-    return Response(STYLE, media_type="text/css; charset=utf-8",
+    return Response(STYLE, media_type="text/css",
                     headers={"Cache-Control": "public, max-age=3600",
                              "X-Content-Type-Options": "nosniff"})

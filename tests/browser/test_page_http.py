@@ -18,7 +18,7 @@ PAGE_HEADERS = {"content-security-policy": CSP, "referrer-policy": "no-referrer"
 def assert_page(response, status: int) -> str:
     """The response is an HTML page with ``status`` and every page header; returns it."""
     assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
     for name, value in PAGE_HEADERS.items():
         assert response.headers.get(name) == value, name
     assert "location" not in response.headers
@@ -58,7 +58,7 @@ async def test_verify_page_headers_csrf_cookie_and_single_use(pages, mailbox):
     again = await pages.post("/verify-email", data=form.values)
     assert '<code id="problem">invalid_token</code>' in assert_page(again, 400)
     css = await pages.get("/pages/style.css")
-    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert css.status_code == 200 and css.headers["content-type"] == "text/css; charset=utf-8"
 
 
 async def test_post_without_the_csrf_pair_is_refused_and_uses_nothing(pages, mailbox):
