@@ -54,7 +54,8 @@ def problem(status: int, type_: str, detail: str, *, errors: list[dict[str, str]
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _status_of(exc: e.DomainError) -> int:
+def status_of(exc: e.DomainError) -> int:
+    """The HTTP status of a domain error: its nearest class in STATUS, else 400."""
     for cls in type(exc).__mro__:
         if cls in STATUS:
             return STATUS[cls]  # type: ignore[index]
@@ -62,7 +63,7 @@ def _status_of(exc: e.DomainError) -> int:
 
 
 def domain_error(_: Request, exc: e.DomainError) -> Response[dict[str, Any]]:
-    status = _status_of(exc)
+    status = status_of(exc)
     headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if status == 401 else None
     extra: dict[str, Any] = {}
     if isinstance(exc, e.RateLimited | e.Overloaded):

@@ -23,7 +23,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
-from api.errors import EXCEPTION_HANDLERS, _status_of
+from api.errors import EXCEPTION_HANDLERS, status_of
 from domain import errors as e
 from domain.settings import Settings
 
@@ -70,7 +70,7 @@ def page_error(_: Request, exc: Exception) -> Template:
     if isinstance(exc, e.InvalidOneTimeToken):
         return outcome("This link does not work", exc.detail, status=400, problem=exc.code)
     if isinstance(exc, e.DomainError):
-        return outcome("Something is not right", exc.detail, status=_status_of(exc),
+        return outcome("Something is not right", exc.detail, status=status_of(exc),
                        problem=exc.code)
     if isinstance(exc, ValidationException):  # a form without its token, or a mangled one
         return outcome("This link is incomplete", "Open the link from your email again, "
