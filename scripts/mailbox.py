@@ -1,7 +1,8 @@
 """A local SMTP sink (aiosmtpd): the dev mailbox, and the tests' real SMTP server.
 
 ``python -m scripts.mailbox [--port 1025] [--dir var/mail]`` stores each message as an .eml
-file and prints its subject, recipient and every link in it. Tests use :class:`Mailbox`
+file and prints its recipient and subject, then each link alone on a line after a blank one,
+so the link is the last thing on screen and copies cleanly. Tests use :class:`Mailbox`
 in-process to read what the worker sent and to script failure replies (451, 550).
 """
 
@@ -44,6 +45,16 @@ class ReceivedMail:
         return LINK_RE.findall(self.text)
 
 
+def announcement(mail: ReceivedMail, saved: Path | None) -> str:
+    """What the dev mailbox prints for one message: ``[mailbox] to <recipients>: <subject>``
+    (and where it was saved), then for each link a blank line and the link alone, last."""
+    lines = [f"[mailbox] to {', '.join(mail.recipients)}: {mail.subject}"
+             + (f"  ({saved})" if saved else "")]
+    for link in mail.links:
+        lines += ["", link]
+    return "\n".join(lines)
+
+
 class Mailbox:
     """aiosmtpd handler keeping every accepted message. ``replies``: scripted SMTP replies
     (e.g. "451 try later") returned for the next DATA commands instead of accepting."""
@@ -64,14 +75,14 @@ class Mailbox:
         mail = ReceivedMail(list(envelope.rcpt_tos),
                             message_from_bytes(envelope.content, policy=policy.default),
                             time.time())
+        saved = None
         if self.directory:
             self.directory.mkdir(parents=True, exist_ok=True)
             name = f"{time.strftime('%Y%m%d-%H%M%S')}-{len(self.received):05d}.eml"
-            (self.directory / name).write_bytes(envelope.content)
+            saved = self.directory / name
+            saved.write_bytes(envelope.content)
         if self.echo:
-            print(f"[mailbox] to {', '.join(mail.recipients)}: {mail.subject}", flush=True)
-            for link in mail.links:
-                print(f"[mailbox]   {link}", flush=True)
+            print(announcement(mail, saved), flush=True)
         with self._changed:
             self.received.append(mail)
             self._changed.notify_all()

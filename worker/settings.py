@@ -1,11 +1,14 @@
 """arq worker: ``arq worker.settings.WorkerSettings`` (the Procfile's worker process).
 
 Cron jobs run here too (unique per tick across workers): the outbox sweep every 10 s and
-the cleanup of expired rows hourly.
+the cleanup of expired rows hourly. Logging: arq prints two INFO lines per job run; for the
+sweep (every 10 s) those are dropped, so the log shows what happened (the sweep's own line when
+it did something, deliveries, every warning and error) instead of a heartbeat.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from arq import cron, func
@@ -19,9 +22,38 @@ from worker.tasks import Sender, delete_expired, deliver_message, sweep
 PG_POOL_SIZE = 10
 
 
+QUIET_CRON_JOBS = frozenset({"cron:sweep"})  # arq names a cron job "cron:<function name>"
+
+
+class RoutineCronLines(logging.Filter):
+    """Drops arq's INFO lines (job started "→", finished "←", retried) about the quiet cron
+    jobs; keeps their warnings and errors (a failed or timed-out sweep) and all other jobs'."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not any(isinstance(arg, str) and arg in QUIET_CRON_JOBS for arg in args)
+
+
+def log_like_arq() -> None:
+    """Under the ``arq`` command only arq's own logger has a handler, so our INFO lines
+    (``latchkey.*``: the sweep's, cleanup's) would be lost: print them through arq's handler,
+    in its format. Where logging is set up otherwise (tests, a root handler) change nothing."""
+    ours, arq_handlers = logging.getLogger("latchkey"), logging.getLogger("arq").handlers
+    if arq_handlers and not ours.handlers and not logging.getLogger().handlers:
+        for handler in arq_handlers:
+            ours.addHandler(handler)
+        ours.setLevel(logging.INFO)
+
+
+logging.getLogger("arq.worker").addFilter(RoutineCronLines())
+
+
 async def startup(ctx: dict[str, Any]) -> None:
     """Build what jobs need through the bootstrap, reusing arq's Redis pool. Tests pre-fill
     ``settings`` and ``clock`` in ctx."""
+    log_like_arq()  # here, not at import: the arq command sets up logging after the import
     settings = ctx.setdefault("settings", SETTINGS)
     clock = ctx.setdefault("clock", utcnow)
     ctx["container"] = await bootstrap(settings, clock=clock, redis=ctx["redis"],

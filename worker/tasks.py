@@ -7,7 +7,10 @@ import uuid
 from typing import Any
 
 from arq import Retry
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
+from db.redis.denylist import PREFIX as DENYLIST_PREFIX
 from db.redis.queue import enqueue_messages
 from domain import maintenance
 from domain.errors import PermanentDeliveryError
@@ -63,17 +66,38 @@ async def deliver_message(ctx: dict[str, Any], message_id: str) -> str:
 
 
 async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
-    """Cron: re-enqueue outbox messages whose job was lost, and re-sync the deny-list."""
+    """Cron: re-enqueue outbox messages whose job was lost, and re-sync the deny-list.
+    Quiet when there was nothing to do (it runs every 10 s; worker/settings.py keeps arq's
+    own lines about it off the log): one INFO line when it requeued a message or restored a
+    deny-list entry that Redis had lost."""
     settings, clock = ctx["settings"], ctx["clock"]
     stale = await maintenance.sweep_outbox(settings, clock)
     queued = await enqueue_messages(ctx["redis"], stale)
     revoked = await maintenance.recently_revoked_sessions(settings, clock)
+    missing = await missing_from_denylist(ctx["redis"], revoked)
     await ctx["container"].services.end_sessions(revoked)
-    return {"stale": len(stale), "requeued": queued, "revoked_synced": len(revoked)}
+    if queued or missing:
+        log.info("sweep: re-enqueued %d of %d stale outbox messages, restored %d lost "
+                 "deny-list entries", queued, len(stale), missing)
+    return {"stale": len(stale), "requeued": queued, "revoked_synced": len(revoked),
+            "restored": missing}
+
+
+async def missing_from_denylist(redis: Redis, session_ids: list[uuid.UUID]) -> int:
+    """How many of ``session_ids`` have no deny-list key (one EXISTS); 0 if Redis fails
+    (the re-sync that follows logs that)."""
+    if not session_ids:
+        return 0
+    try:
+        present = await redis.exists(*(DENYLIST_PREFIX + str(i) for i in session_ids))
+    except (RedisError, OSError):
+        return 0
+    return len(session_ids) - present
 
 
 async def delete_expired(ctx: dict[str, Any]) -> dict[str, int]:
     """Cron: delete expired tokens, dead sessions and old messages."""
     counts = await maintenance.delete_expired(ctx["settings"], ctx["clock"])
-    log.info("cleanup deleted %s", counts)
+    if any(counts.values()):
+        log.info("cleanup deleted %s", counts)
     return counts
