@@ -8,6 +8,7 @@ below the entry points (pyproject.toml, ``[tool.importlinter]``).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from arq import create_pool
@@ -20,6 +21,7 @@ from db.redis.limits import RedisRateLimiter
 from db.redis.lockout import RedisLockout
 from db.redis.queue import ArqDispatcher
 from domain.clock import Clock, utcnow
+from domain.passwords.admission import HashAdmission
 from domain.passwords.hashing import PasswordHasher
 from domain.services import Services
 from domain.settings import Settings, SettingsError
@@ -74,7 +76,10 @@ async def bootstrap(settings: Settings, *, clock: Clock = utcnow, redis: ArqRedi
     if redis is None:
         redis = await create_pool(RedisSettings.from_dsn(settings.redis_url), retry=0,
                                   default_queue_name=QUEUE_NAME)
-    hasher = PasswordHasher(rounds=settings.bcrypt_rounds, pepper=settings.password_pepper)
+    hasher = PasswordHasher(rounds=settings.bcrypt_rounds, pepper=settings.password_pepper,
+                            admission=HashAdmission(
+                                concurrency=settings.hash_concurrency or os.cpu_count() or 2,
+                                max_wait=settings.hash_queue_max_wait))
     if warm_up:
         await hasher.warm_up()
     services = Services(

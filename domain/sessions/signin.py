@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from db.repositories import users
 from domain.accounts.emails import normalize_email
 from domain.errors import (
     AccountDisabled,
     EmailNotVerified,
     InvalidCredentials,
+    Overloaded,
     ValidationFailed,
 )
 from domain.names import AuditAction, AuthMethod
@@ -23,22 +26,28 @@ async def sign_in(svc: Services, *, email: str, password: str, device_name: str 
     alike (same body; one bcrypt check for the first two), then EmailNotVerified /
     AccountDisabled only after a correct password. After ``lockout_threshold`` failures in
     ``lockout_window`` s the account refuses passwords for ``lockout_duration`` s.
+    raises Overloaded (503) when the hashing queue refuses: no attempt counted, nothing written.
     """
     try:
         email = normalize_email(email)
     except ValidationFailed:
         email = ""
-    attempt, lockout_ended = await svc.lockout.begin(email or "-")
-    user = await users.get_by_email(email) if email else None
+    # The hashing queue comes first: a sign-in refused with Overloaded (503) has reserved no
+    # lockout attempt and written nothing, so overload can never lock an account (issue 16).
+    async with svc.hasher.turn() as hashing:
+        attempt, lockout_ended = await svc.lockout.begin(email or "-")
+        user = await users.get_by_email(email) if email else None
+        # locked: no password check at all, so guesses learn nothing
+        ok = attempt is not None and await hashing.verify(
+            password, user.password_hash if user else None)
     if user is not None and lockout_ended:
         async with svc.unit_of_work(info) as uow:
             uow.audit(AuditAction.LOCKOUT_ENDED, user.id, reason="expired")
-    if attempt is None:  # locked: no password check at all, so guesses learn nothing
+    if attempt is None:
         if user is not None:
             async with svc.unit_of_work(info) as uow:
                 uow.audit(AuditAction.SIGNIN_FAILED, user.id, reason="locked")
         raise InvalidCredentials()
-    ok = await svc.hasher.verify(password, user.password_hash if user else None)
     if not ok or user is None:
         locked = await svc.lockout.failed(email or "-", attempt)
         if user is not None:
@@ -54,6 +63,7 @@ async def sign_in(svc: Services, *, email: str, password: str, device_name: str 
     if user.email_verified_at is None:
         raise EmailNotVerified()
     if svc.hasher.needs_rehash(user.password_hash):  # BCRYPT_ROUNDS rose since it was set
-        await users.set_password_hash(user.id, await svc.hasher.hash(password), svc.clock())
+        with contextlib.suppress(Overloaded):  # the upgrade can wait for a quieter sign-in
+            await users.set_password_hash(user.id, await svc.hasher.hash(password), svc.clock())
     return await open_session(svc, user, amr=(AuthMethod.PASSWORD,), info=info,
                               device_name=device_name)
