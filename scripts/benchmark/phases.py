@@ -92,12 +92,15 @@ def bcrypt_ceiling(rounds: int, seconds: float) -> float:
 
 
 def signins(system: System, users: int, seconds: float, ceiling: float) -> dict[str, object]:
-    """``ceiling``: bcrypt_ceiling() measured earlier in this run, on the idle machine."""
+    """``ceiling``: bcrypt_ceiling() measured earlier in this run, on the idle machine.
+    Sign-ins/s counts 2xx only: 20 connections can queue more than HASH_QUEUE_MAX_WAIT of
+    hashing, and the excess is refused at once with 503 (counted as failures)."""
     result = wrk.run(system.url, "rotate.lua", [_signin_bodies(system, users), "POST",
                                                 "/v1/auth/signin"],
                      connections=20, seconds=seconds)
-    return {"sign-ins/s": result.rate, "bcrypt ceiling/s": ceiling,
-            "sign-ins / ceiling": result.rate / ceiling, "sign-in p99 ms": result.p99_ms,
+    ok = (result.requests - result.non2xx) / result.seconds if result.seconds else 0.0
+    return {"sign-ins/s": ok, "bcrypt ceiling/s": ceiling,
+            "sign-ins / ceiling": ok / ceiling, "sign-in p99 ms": result.p99_ms,
             "sign-in failures": result.non2xx}
 
 

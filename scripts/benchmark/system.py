@@ -64,14 +64,16 @@ class System:
     env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _redis: EmbeddedRedis | None = None
+    _db: int | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.env['PORT']}"
 
     def start(self) -> System:
-        if answers("127.0.0.1", 6379):
-            self.redis_url = "redis://127.0.0.1:6379/8"
+        db = claim_redis_db() if answers("127.0.0.1", 6379) else None
+        if db is not None:
+            self.redis_url, self._db = f"redis://127.0.0.1:6379/{db}", db
         else:
             self._redis = EmbeddedRedis().start()
             self.redis_url = self._redis.url
@@ -135,6 +137,35 @@ class System:
                 proc.kill()
         if self._redis:
             self._redis.stop()
+        if self._db is not None:
+            release_redis_db(self._db)
+
+
+# Benches running at once (each test run's harness test starts one) must not share a Redis
+# database: each flushes it and one's arq worker would take the other's jobs. A run claims one
+# of these databases of the system Redis with a lock key kept in LOCK_DB (released by stop(),
+# expiring after an hour if the run dies); with none free it starts a private Redis.
+BENCH_DBS, LOCK_DB = range(8, 15), 15
+
+
+def claim_redis_db() -> int | None:
+    import redis
+
+    locks = redis.Redis.from_url(f"redis://127.0.0.1:6379/{LOCK_DB}")
+    try:
+        return next((db for db in BENCH_DBS
+                     if locks.set(f"latchkey:bench-db:{db}", os.getpid(), nx=True, ex=3600)),
+                    None)
+    finally:
+        locks.close()
+
+
+def release_redis_db(db: int) -> None:
+    import redis
+
+    locks = redis.Redis.from_url(f"redis://127.0.0.1:6379/{LOCK_DB}")
+    locks.delete(f"latchkey:bench-db:{db}")
+    locks.close()
 
 
 def _vm_hwm(pid: int) -> float:
