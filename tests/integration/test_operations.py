@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 
 import httpx
 import pytest
@@ -44,8 +43,8 @@ def run_module(module: str, env: dict[str, str]) -> subprocess.CompletedProcess[
                           capture_output=True, text=True, timeout=120, check=False)
 
 
-def test_migrations_apply_to_a_fresh_sqlite_database():
-    path = os.path.join(tempfile.mkdtemp(), "fresh.sqlite3")
+def test_migrations_apply_to_a_fresh_sqlite_database(tmp_path):
+    path = tmp_path / "fresh.sqlite3"
     result = run_module("scripts.migrate", {"DATABASE_URL": f"sqlite:///{path}"})
     assert result.returncode == 0, result.stderr
     again = run_module("scripts.migrate", {"DATABASE_URL": f"sqlite:///{path}"})
