@@ -60,4 +60,9 @@ def running_system(smtp_port: int, **env: str) -> Iterator[str]:
         for proc in procs:
             proc.terminate()
         for proc in procs:
-            proc.wait(timeout=15)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()  # never leave a worker polling the test Redis
+                proc.wait()
+                raise
