@@ -24,6 +24,7 @@ class AuditAction(StrEnum):
     PASSWORD_RESET_REQUESTED = "auth.password.reset_requested"
     PASSWORD_RESET_COMPLETED = "auth.password.reset_completed"
     PASSWORD_CHANGED = "auth.password.changed"
+    REAUTH_FAILED = "auth.reauth.failed"  # a wrong current password on a sensitive change
 
 
 class RevokeReason(StrEnum):

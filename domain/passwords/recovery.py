@@ -5,11 +5,12 @@ from __future__ import annotations
 from db.repositories import users
 from domain import one_time_secrets
 from domain.accounts.emails import normalize_email
-from domain.errors import InvalidOneTimeToken, ValidationFailed
+from domain.errors import InvalidOneTimeToken
 from domain.messages import kinds
 from domain.names import AuditAction, RateLimit, RevokeReason
 from domain.one_time_secrets import purposes
 from domain.passwords.policy import check_new_password
+from domain.passwords.reauthentication import reauthenticate
 from domain.services import RequestInfo, Services
 from domain.sessions.management import end_all
 from domain.tokens import AccessClaims
@@ -60,10 +61,10 @@ async def reset_password(svc: Services, *, token: str, new_password: str,
 async def change_password(svc: Services, claims: AccessClaims, *, current_password: str,
                           new_password: str, info: RequestInfo) -> None:
     """Change the signed-in user's password; every other session ends, an alert is queued.
-    raises ValidationFailed (wrong current password, weak new one)."""
-    user = await users.get_by_id(claims.user_id)
-    if user is None or not await svc.hasher.verify(current_password, user.password_hash):
-        raise ValidationFailed([("currentPassword", "is not your current password")])
+    raises ValidationFailed (wrong current password, weak new one), RateLimited (too many
+    checks of the current password: see reauthenticate), Overloaded."""
+    user = await reauthenticate(svc, claims, current_password, info=info,
+                                field="currentPassword")
     check_new_password(svc.settings, new_password, user.email, "newPassword")
     password_hash = await svc.hasher.hash(new_password)
     async with svc.unit_of_work(info) as uow:
