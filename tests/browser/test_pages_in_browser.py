@@ -28,14 +28,16 @@ def by(css: str) -> tuple[str, str]:
 def submit(driver: Any) -> None:
     """Click the form's button and wait until the answer page has loaded (a click returns
     before the navigation it starts has finished)."""
-    from selenium.webdriver.support import expected_conditions
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.wait import WebDriverWait
 
-    old = driver.find_element(*by("html"))
+    # A mark on the old page's window: gone once the answer page has replaced it. Element
+    # staleness checks race the navigation ("node does not belong to the document").
+    driver.execute_script("window.latchkeyOldPage = true")
     driver.find_element(*by("button[type=submit]")).click()
-    wait = WebDriverWait(driver, 15)
-    wait.until(expected_conditions.staleness_of(old))
-    wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+    WebDriverWait(driver, 15, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script(
+            "return !window.latchkeyOldPage && document.readyState === 'complete'"))
 
 
 def text(driver: Any, css: str) -> str:
