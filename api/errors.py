@@ -15,6 +15,7 @@ from domain import errors as e
 log = logging.getLogger("latchkey.api")
 
 PROBLEM_JSON = "application/problem+json"
+CLIENT_GONE = "client disconnected prematurely"  # litestar.connection.request
 
 STATUS: dict[type[e.DomainError], int] = {
     e.ValidationFailed: 400,
@@ -118,6 +119,8 @@ def validation_error(_: Request, exc: ValidationException) -> Response[dict[str,
 
 
 def http_error(_: Request, exc: HTTPException) -> Response[dict[str, Any]]:
+    if exc.detail == CLIENT_GONE:  # Litestar's 500 for a body cut short: the client's doing
+        return problem(400, "client_disconnected", "The request body ended early.")
     status, slug = HTTP_SLUGS.get(exc.status_code, (exc.status_code, "error"))
     if status >= 500:
         return internal_error(_, exc)

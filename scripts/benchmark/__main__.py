@@ -45,7 +45,7 @@ def machine() -> dict[str, object]:
 
 
 async def measure(system: System, plan: Plan, sink) -> dict[str, object]:
-    from scripts.benchmark import phases, reference, seed
+    from scripts.benchmark import overload, phases, reference, seed
 
     figures: dict[str, object] = {}
     ceiling = phases.bcrypt_ceiling(system.bcrypt_rounds, min(plan.seconds, 10))
@@ -58,7 +58,7 @@ async def measure(system: System, plan: Plan, sink) -> dict[str, object]:
     figures |= phases.profile(system, access, plan.seconds)
     figures |= phases.signins(system, len(user_ids), plan.seconds, ceiling)
     figures |= phases.profile_during_signin_storm(system, len(user_ids), access, plan.seconds)
-    figures |= await phases.overload(system, len(user_ids), access, plan.seconds, ceiling)
+    figures |= await overload.overload(system, len(user_ids), access, plan.seconds, ceiling)
     figures |= await phases.registration_latency(system, sink, plan.registrations,
                                                  plan.registration_rate)
     figures |= await phases.email_throughput(system, sink, user_ids, plan.emails)

@@ -89,3 +89,30 @@ async def test_hsts_follows_app_url_and_its_setting(settings, clock):
     async with serving(settings.replace(app_url="http://localhost:8000"), clock,
                        worker=False) as client:
         assert "strict-transport-security" not in (await client.get("/health")).headers
+
+
+async def test_a_body_cut_short_is_not_a_server_error(settings, clock):
+    """A client that disconnects mid-body gets no 500 and no traceback in the logs."""
+    from api.app import create_app
+    from tests.support import lifespan
+
+    app = create_app(settings, clock)
+    sent: list[dict] = []
+    messages = iter([{"type": "http.request", "body": b'{"email": "a', "more_body": True},
+                     {"type": "http.disconnect"}])
+
+    async def receive() -> dict:
+        return next(messages)
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "http", "path": "/v1/auth/signin", "raw_path": b"/v1/auth/signin",
+             "query_string": b"", "root_path": "", "client": ("127.0.0.1", 1),
+             "server": ("testserver", 80),
+             "headers": [(b"content-type", b"application/json"), (b"content-length", b"60"),
+                         (b"host", b"testserver")]}
+    async with lifespan(app):
+        await app(scope, receive, send)
+    assert sent[0]["status"] == 400
