@@ -9,8 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -23,6 +22,7 @@ import redis
 from domain.settings import Settings
 from scripts.embedded_redis import free_port
 from tests.environment import DATABASE_URL, REDIS_URL
+from tests.processes import wait_until, web_answers
 from tests.support import MutableClock, serving
 
 BIN = Path(sys.executable).parent
@@ -63,19 +63,6 @@ async def pages(page_settings: Settings, clock: MutableClock
         yield client
 
 
-def wait_until(check: Callable[[], object], what: str, within: float = 20.0) -> None:
-    deadline = time.monotonic() + within
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not ready within {within}s")
-        time.sleep(0.05)
-
-
-def web_answers(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/health", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @dataclass

@@ -30,6 +30,8 @@ from scripts.benchmark.phases import bcrypt_ceiling
 from scripts.benchmark.system import ROOT, procfile_command
 from scripts.embedded_redis import free_port
 from tests.environment import DATABASE_URL, REDIS_URL
+from tests.processes import wait_until
+from tests.processes import web_answers as answers
 
 ROUNDS = Settings().bcrypt_rounds  # the default cost, which the processes use too
 MAX_WAIT = Settings().hash_queue_max_wait
@@ -70,19 +72,6 @@ def start(name: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
                                 cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
 
 
-def wait_until(check, what: str, within: float = 30.0) -> None:
-    deadline = time.monotonic() + within
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not ready within {within}s")
-        time.sleep(0.05)
-
-
-def answers(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/health", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 async def seed_users(prefix: str) -> list[str]:
