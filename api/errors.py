@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 from http import HTTPStatus
 from typing import Any
@@ -136,9 +137,16 @@ def internal_error(_: Request, exc: Exception) -> Response[dict[str, Any]]:
     return problem(500, "internal_error", "Something went wrong on our side.")
 
 
-def too_deep(_: Request, exc: RecursionError) -> Response[dict[str, Any]]:
+def too_deep(request: Request, exc: RecursionError) -> Response[dict[str, Any]]:
     """A body nested past the decoder's depth limit (e.g. 10,000 nested arrays): msgspec
-    raises RecursionError while decoding, before any handler ran."""
+    raises RecursionError while Litestar decodes the body, before any handler ran. A
+    RecursionError from anywhere else is a bug of ours: a logged 500."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    where = tb.tb_frame.f_code.co_filename if tb is not None else ""
+    if f"{os.sep}litestar{os.sep}" not in where and f"{os.sep}msgspec{os.sep}" not in where:
+        return internal_error(request, exc)
     return problem(400, "malformed_body", "The request body is nested too deeply.")
 
 

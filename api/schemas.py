@@ -18,7 +18,8 @@ CHECK_INBOX = "If the address can receive mail, a message is on its way."
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 Email = Annotated[str, Meta(min_length=3, max_length=254, pattern=PRINTABLE,
                             examples=["ann@example.com"], description="An email address.")]
-Password = Annotated[str, Meta(min_length=1, max_length=128, pattern=PRINTABLE,
+# An existing password is checked by bcrypt whatever it holds; only new ones follow the rules.
+Password = Annotated[str, Meta(min_length=1, max_length=128,
                                examples=["correct horse battery staple"])]
 NewPassword = Annotated[str, Meta(
     min_length=12, max_length=128, pattern=PRINTABLE, examples=["correct horse battery staple"],

@@ -53,6 +53,11 @@ def current() -> Engine:
     return _bound[1]
 
 
+def in_transaction() -> bool:
+    """True inside ``async with transaction():`` (Piccolo keeps it in a context variable)."""
+    return current().current_transaction.get() is not None  # type: ignore[attr-defined]
+
+
 def is_sqlite() -> bool:
     return isinstance(current(), SQLiteEngine)
 

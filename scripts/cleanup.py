@@ -10,17 +10,27 @@ import argparse
 import asyncio
 import json
 
-from scripts.bootstrap import bootstrap, settings_or_exit
+from db.engine import close_pool, open_pool
+from domain.clock import utcnow
+from scripts.bootstrap import bind_database, bootstrap, settings_or_exit
 from worker.tasks import delete_expired, sweep
 
 
 async def run(do_sweep: bool) -> dict[str, int]:
     settings = settings_or_exit("cleanup", secrets_required=False)  # signs and hashes nothing
+    if not do_sweep:  # the database alone: a Redis outage must not stop the cleanup
+        bind_database(settings)
+        own_pool = await open_pool(4)
+        try:
+            return await delete_expired({"settings": settings, "clock": utcnow})
+        finally:
+            if own_pool:
+                await close_pool()
     container = await bootstrap(settings, pool_size=4)
     ctx = {"settings": settings, "clock": container.services.clock, "redis": container.redis,
            "container": container}
     try:
-        return await (sweep(ctx) if do_sweep else delete_expired(ctx))
+        return await sweep(ctx)
     finally:
         await container.close()
 

@@ -67,6 +67,9 @@ def page_error(_: Request, exc: Exception) -> Template:
                        f"again in about {minutes} minute{'s' if minutes > 1 else ''}.",
                        status=429, problem=exc.code,
                        headers={"Retry-After": str(exc.retry_after)})
+    if isinstance(exc, e.Overloaded):
+        return outcome("Busy right now", exc.detail, status=503, problem=exc.code,
+                       headers={"Retry-After": str(exc.retry_after)})
     if isinstance(exc, e.InvalidOneTimeToken):
         return outcome("This link does not work", exc.detail, status=400, problem=exc.code)
     if isinstance(exc, e.DomainError):

@@ -13,6 +13,7 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 
+from db.engine import in_transaction
 from db.repositories import one_time_tokens, otp_codes
 from domain.errors import InvalidOneTimeToken, OneTimeTokenExpired, TooManyAttempts
 from domain.one_time_secrets.purposes import PURPOSES, Purpose, SecretForm
@@ -86,10 +87,17 @@ async def consume_code(purpose: Purpose, *, user_id: uuid.UUID, code: str, setti
     """Check and use up the user's live code of ``purpose``.
 
     Each call first reserves one attempt in a single conditional UPDATE, so parallel guesses
-    get at most ``max_attempts`` comparisons in all (OWASP ASVS 2.7.x / 2.8.x).
+    get at most ``max_attempts`` comparisons in all (OWASP ASVS 2.7.x / 2.8.x). Call it
+    outside any transaction, before the unit of work of the change it authorizes: the
+    counted attempt must commit even when the guess is wrong (a rollback would undo it and
+    allow unlimited guesses). A right code is used up at once; should the change then fail,
+    the person asks for a new one.
     raises InvalidOneTimeToken (wrong code, none issued), OneTimeTokenExpired,
-    TooManyAttempts (the code is void; ask for a new one).
+    TooManyAttempts (the code is void; ask for a new one), RuntimeError (called inside a
+    transaction: a wiring bug).
     """
+    if in_transaction():
+        raise RuntimeError("consume_code must run outside a transaction (attempts must stick)")
     candidates = await otp_codes.reserve_attempt(user_id=user_id, purpose=purpose.name,
                                                  now=now, max_attempts=purpose.max_attempts)
     if not candidates:

@@ -36,6 +36,15 @@ QUIET_SECONDS = 3.0  # an episode ends after this long without a refusal (no fla
 MAX_RETRY_AFTER = 60
 
 
+class Hold:
+    """One held slot. measured: whether its hold time feeds the wait estimate."""
+
+    __slots__ = ("measured",)
+
+    def __init__(self, measured: bool) -> None:
+        self.measured = measured
+
+
 class HashAdmission:
     """At most ``concurrency`` holders at once, FIFO waiters, refusal instead of a long wait.
 
@@ -80,8 +89,11 @@ class HashAdmission:
             previous + EWMA_WEIGHT * (seconds - previous))
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Hold one slot for the body of the ``async with``.
+    async def slot(self, *, measured: bool = True) -> AsyncIterator[Hold]:
+        """Hold one slot for the body of the ``async with``; its hold time feeds the wait
+        estimate unless the body sets ``hold.measured = False`` (``measured``: the start
+        value) — a turn that never hashed (a locked account) must not make hashing look fast,
+        or floods of such turns would keep the instant refusal from ever firing.
 
         raises Overloaded when the estimated wait exceeds ``max_wait`` (at once) or the wait
         reached it; asyncio.CancelledError when the client left while queued. Either way the
@@ -89,10 +101,12 @@ class HashAdmission:
         """
         await self._acquire()
         started = self._clock()
+        hold = Hold(measured)
         try:
-            yield
+            yield hold
         finally:
-            self.observe(self._clock() - started)
+            if hold.measured:
+                self.observe(self._clock() - started)
             self._release()
 
     async def _acquire(self) -> None:

@@ -21,7 +21,7 @@ from typing import TypeVar
 
 import bcrypt
 
-from domain.passwords.admission import HashAdmission
+from domain.passwords.admission import HashAdmission, Hold
 
 T = TypeVar("T")
 DUMMY_PASSWORD = "latchkey dummy password"
@@ -67,8 +67,8 @@ class PasswordHasher:
         lockout attempt only once its turn has come). raises Overloaded (503) or
         asyncio.CancelledError (client left while queued) before the body runs.
         """
-        async with self.admission.slot():
-            yield HashTurn(self)
+        async with self.admission.slot(measured=False) as hold:
+            yield HashTurn(self, hold)
 
     async def hash(self, password: str) -> str:
         """Return a bcrypt hash string (``$2b$<rounds>$...``, 60 chars). raises Overloaded."""
@@ -91,8 +91,8 @@ class PasswordHasher:
     async def warm_up(self) -> None:
         """Compute the dummy hash now, so the first unknown-email sign-in is not slower, and
         give the queue its first hash time (one hash held one slot)."""
-        async with self.turn():
-            self._dummy_hash = (await self._run(self._hash_sync, DUMMY_PASSWORD)).encode()
+        async with self.turn() as turn:
+            self._dummy_hash = (await turn.hash(DUMMY_PASSWORD)).encode()
 
     def close(self) -> None:
         self.admission.close()
@@ -102,11 +102,13 @@ class PasswordHasher:
 class HashTurn:
     """Hashing while holding a slot of the queue (from :meth:`PasswordHasher.turn`)."""
 
-    def __init__(self, hasher: PasswordHasher) -> None:
+    def __init__(self, hasher: PasswordHasher, hold: Hold) -> None:
         self._hasher = hasher
+        self._hold = hold
 
     async def hash(self, password: str) -> str:
         """A bcrypt hash string (``$2b$<rounds>$...``, 60 chars)."""
+        self._hold.measured = True  # this turn's hold time is a hash time
         return await self._hasher._run(self._hasher._hash_sync, password)
 
     async def verify(self, password: str, hashed: str | None) -> bool:
@@ -122,5 +124,6 @@ class HashTurn:
             target, known = h._dummy_hash, False
         else:
             target, known = hashed.encode(), True
+        self._hold.measured = True
         ok = await h._run(h._verify_sync, password, target)
         return ok and known

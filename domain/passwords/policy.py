@@ -28,6 +28,8 @@ def check_password_policy(password: str, *, email: str = "", min_length: int = 1
         raise ValidationFailed([(field, f"must be at least {min_length} characters")])
     if len(password) > MAX_PASSWORD_LENGTH:
         raise ValidationFailed([(field, f"must be at most {MAX_PASSWORD_LENGTH} characters")])
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in password):  # tabs, NUL: not typeable
+        raise ValidationFailed([(field, "must not contain control characters")])
     local = email.partition("@")[0].lower()
     if len(local) >= 3 and local in password.lower():
         raise ValidationFailed([(field, "must not contain your email address")])

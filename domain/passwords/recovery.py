@@ -5,7 +5,7 @@ from __future__ import annotations
 from db.repositories import users
 from domain import one_time_secrets
 from domain.accounts.emails import normalize_email
-from domain.errors import InvalidOneTimeToken
+from domain.errors import InvalidOneTimeToken, Unauthenticated
 from domain.messages import kinds
 from domain.names import AuditAction, RateLimit, RevokeReason
 from domain.one_time_secrets import purposes
@@ -63,10 +63,16 @@ async def change_password(svc: Services, claims: AccessClaims, *, current_passwo
     """Change the signed-in user's password; every other session ends, an alert is queued.
     raises ValidationFailed (wrong current password, weak new one), RateLimited (too many
     checks of the current password: see reauthenticate), Overloaded."""
-    user = await reauthenticate(svc, claims, current_password, info=info,
-                                field="currentPassword")
+    user = await users.get_by_id(claims.user_id)
+    if user is None:
+        raise Unauthenticated()
+    # The new password's rules first: a weak one costs no current-password check.
     check_new_password(svc.settings, new_password, user.email, "newPassword")
-    password_hash = await svc.hasher.hash(new_password)
+    user, password_hash = await reauthenticate(svc, claims, current_password, info=info,
+                                               field="currentPassword", user=user,
+                                               then_hash=new_password)
+    if password_hash is None:  # cannot happen: a right password is hashed in the same turn
+        raise RuntimeError("reauthenticate returned no hash")
     async with svc.unit_of_work(info) as uow:
         await users.set_password_hash(user.id, password_hash, uow.now)
         await end_all(uow, user.id, reason=RevokeReason.PASSWORD_CHANGED,

@@ -34,9 +34,9 @@ async def sign_in(svc: Services, *, email: str, password: str, device_name: str 
         email = ""
     # The hashing queue comes first: a sign-in refused with Overloaded (503) has reserved no
     # lockout attempt and written nothing, so overload can never lock an account (issue 16).
+    user = await users.get_by_email(email) if email else None  # not while holding a slot
     async with svc.hasher.turn() as hashing:
         attempt, lockout_ended = await svc.lockout.begin(email or "-")
-        user = await users.get_by_email(email) if email else None
         # locked: no password check at all, so guesses learn nothing
         ok = attempt is not None and await hashing.verify(
             password, user.password_hash if user else None)

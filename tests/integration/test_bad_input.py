@@ -79,3 +79,13 @@ async def test_missing_fields_and_bad_parameters_are_named_as_sent(client, mailb
     assert bad.status_code == 400
     assert bad.json()["detail"] == "A parameter of the request is not valid."
     assert bad.json()["errors"][0]["field"] == "limit"
+
+
+async def test_existing_passwords_are_checked_whatever_they_hold(client):
+    """Only new passwords follow the rules; a sign-in with a tab is a plain 401."""
+    response = await client.post("/v1/auth/signin",
+                                 json={"email": "tab@example.com", "password": "a\tb"})
+    assert response.status_code == 401
+    new = await client.post("/v1/auth/register",
+                            json={"email": "tab@example.com", "password": "correct\thorse bat"})
+    assert new.status_code == 400 and new.json()["errors"][0]["field"] == "password"

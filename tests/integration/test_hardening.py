@@ -116,3 +116,15 @@ async def test_a_body_cut_short_is_not_a_server_error(settings, clock):
     async with lifespan(app):
         await app(scope, receive, send)
     assert sent[0]["status"] == 400
+
+
+def test_a_recursion_bug_of_ours_stays_a_logged_500():
+    from api.errors import too_deep
+
+    def runaway() -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    try:
+        runaway()
+    except RecursionError as exc:
+        assert too_deep(None, exc).status_code == 500  # type: ignore[arg-type]

@@ -114,3 +114,12 @@ async def test_an_expired_code_and_a_superseded_code_are_refused(settings, clock
         await consume_code(settings, clock, user, new)
     clock.advance(seconds=-settings.password_reset_ttl - 1)  # back within its lifetime
     await consume_code(settings, clock, user, new)
+
+
+async def test_codes_refuse_to_be_checked_inside_a_transaction(settings, clock, user):
+    """Inside a transaction a wrong guess would roll its counted attempt back."""
+    code = await issue_code(settings, clock, user)
+    with pytest.raises(RuntimeError):
+        async with transaction():
+            await consume_code(settings, clock, user, code)
+    await consume_code(settings, clock, user, code)  # nothing was used by the refusal

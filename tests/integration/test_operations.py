@@ -13,7 +13,7 @@ from api.app import create_app
 from db.tables import OneTimeToken, Session
 from domain.maintenance import delete_expired
 from domain.settings import Settings
-from scripts.embedded_redis import EmbeddedRedis
+from scripts.embedded_redis import EmbeddedRedis, free_port
 from tests.environment import DATABASE_URL
 from tests.support import lifespan, register, sign_in, verified_user, wait_mail
 
@@ -106,3 +106,11 @@ async def test_cleanup_deletes_expired_tokens_and_dead_sessions(client, mailbox,
     assert await OneTimeToken.count() == 0 and await Session.count() == 0
     assert (await client.post("/v1/auth/refresh",
                               json={"refreshToken": pair["refreshToken"]})).status_code == 401
+
+
+def test_the_cleanup_command_needs_only_the_database():
+    """A Redis outage must not stop the hourly cleanup run by an external scheduler."""
+    result = run_module("scripts.cleanup", {"DATABASE_URL": DATABASE_URL,
+                                            "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"})
+    assert result.returncode == 0, result.stderr
+    assert "one_time_tokens" in result.stdout

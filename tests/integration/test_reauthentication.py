@@ -58,3 +58,28 @@ async def test_the_right_password_resets_the_failure_count(settings, clock, mail
         for _ in range(2):
             assert (await change(client, access, "wrong wrong wrong")).status_code == 400
         assert (await change(client, access, PASSWORD)).status_code == 200
+
+
+async def test_a_refusal_under_overload_counts_nothing(settings, clock, mailbox):
+    """503 before any counting: the per-session budget and the lockout stay untouched."""
+    import contextlib
+
+    import httpx
+
+    from api.app import create_app
+    from tests.support import lifespan, running_worker
+
+    busy = settings.replace(hash_concurrency=1, hash_queue_max_wait=0.05,
+                            rate_limit_reauth_per_session="2/hour", lockout_threshold=2)
+    app = create_app(busy, clock)
+    async with contextlib.AsyncExitStack() as stack:
+        await stack.enter_async_context(lifespan(app))
+        await stack.enter_async_context(running_worker(busy, clock))
+        client = await stack.enter_async_context(httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"))
+        await verified_user(client, mailbox, "busy@example.com")
+        access = (await sign_in(client, "busy@example.com")).json()["accessToken"]
+        async with app.state.services.hasher.turn():  # the only hashing slot is taken
+            for current in (PASSWORD, "wrong wrong wrong", "wrong again, wrong"):
+                assert (await change(client, access, current)).status_code == 503
+        assert (await change(client, access, PASSWORD)).status_code == 200
