@@ -139,6 +139,14 @@ async def test_hold_time_is_an_ewma_of_measured_holds():
     async with admission.slot():
         clock.now += 1.5
     assert admission.hold_seconds == pytest.approx(0.5 + 0.2 * (1.5 - 0.5))
+    measured = admission.hold_seconds
+    async with admission.slot(measured=False):  # e.g. a locked account: no hash ran
+        clock.now += 0.001
+    assert admission.hold_seconds == measured  # such turns must not make hashing look fast
+    async with admission.slot(measured=False) as held:
+        held.measured = True  # the turn did hash after all
+        clock.now += 1.0
+    assert admission.hold_seconds != measured
 
 
 async def test_one_warning_when_shedding_starts_and_one_with_the_count_when_it_ends(caplog):
