@@ -32,6 +32,10 @@ class SessionDenylist(Protocol):
         """ttl: seconds. One round trip; must not raise when the store is down (the
         database stays authoritative and the sweep re-syncs)."""
 
+    async def missing(self, session_ids: Sequence[uuid.UUID]) -> int:
+        """How many of the ids have no entry (the sweep reports entries the store lost);
+        0 when the store cannot answer."""
+
     async def contains(self, session_id: uuid.UUID) -> bool | None:
         """True/False, or None when the store cannot answer (caller falls back to the DB)."""
 

@@ -74,8 +74,13 @@ async def bootstrap(settings: Settings, *, clock: Clock = utcnow, redis: ArqRedi
     own_pool = await engine.open_pool(pool_size)
     own_redis = redis is None
     if redis is None:
-        redis = await create_pool(RedisSettings.from_dsn(settings.redis_url), retry=0,
-                                  default_queue_name=QUEUE_NAME)
+        try:
+            redis = await create_pool(RedisSettings.from_dsn(settings.redis_url), retry=0,
+                                      default_queue_name=QUEUE_NAME)
+        except BaseException:
+            if own_pool:  # give back what was opened before the failure
+                await engine.close_pool()
+            raise
     hasher = PasswordHasher(rounds=settings.bcrypt_rounds, pepper=settings.password_pepper,
                             admission=HashAdmission(
                                 concurrency=settings.hash_concurrency or os.cpu_count() or 2,

@@ -7,10 +7,7 @@ import uuid
 from typing import Any
 
 from arq import Retry
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
-from db.redis.denylist import PREFIX as DENYLIST_PREFIX
 from db.redis.queue import enqueue_messages
 from domain import maintenance
 from domain.errors import PermanentDeliveryError
@@ -74,25 +71,15 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     stale = await maintenance.sweep_outbox(settings, clock)
     queued = await enqueue_messages(ctx["redis"], stale)
     revoked = await maintenance.recently_revoked_sessions(settings, clock)
-    missing = await missing_from_denylist(ctx["redis"], revoked)
-    await ctx["container"].services.end_sessions(revoked)
+    services = ctx["container"].services
+    missing = await services.denylist.missing(revoked)
+    await services.end_sessions(revoked)
     if queued or missing:
         log.info("sweep: re-enqueued %d of %d stale outbox messages, restored %d lost "
                  "deny-list entries", queued, len(stale), missing)
     return {"stale": len(stale), "requeued": queued, "revoked_synced": len(revoked),
             "restored": missing}
 
-
-async def missing_from_denylist(redis: Redis, session_ids: list[uuid.UUID]) -> int:
-    """How many of ``session_ids`` have no deny-list key (one EXISTS); 0 if Redis fails
-    (the re-sync that follows logs that)."""
-    if not session_ids:
-        return 0
-    try:
-        present = await redis.exists(*(DENYLIST_PREFIX + str(i) for i in session_ids))
-    except (RedisError, OSError):
-        return 0
-    return len(session_ids) - present
 
 
 async def delete_expired(ctx: dict[str, Any]) -> dict[str, int]:

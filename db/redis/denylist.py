@@ -34,6 +34,17 @@ class RedisSessionDenylist:
         except (RedisError, OSError) as exc:
             log.warning("deny-list write failed (%s); the sweep re-syncs it", type(exc).__name__)
 
+    async def missing(self, session_ids: Sequence[uuid.UUID]) -> int:
+        """How many of ``session_ids`` have no entry (one EXISTS); 0 when Redis cannot answer
+        (the re-sync that follows logs that)."""
+        if not session_ids:
+            return 0
+        try:
+            present = await self._redis.exists(*(PREFIX + str(i) for i in session_ids))
+        except (RedisError, OSError):
+            return 0
+        return len(session_ids) - int(present)
+
     async def contains(self, session_id: uuid.UUID) -> bool | None:
         """True/False, or None when Redis cannot answer (the caller asks the database)."""
         try:

@@ -62,3 +62,20 @@ async def test_rollback_leaves_nothing_and_sends_nothing(container):
     assert await OutboxMessage.count() == 0
     assert await queued_jobs(container.redis) == before
     assert not await container.redis.exists(PREFIX + str(session_id))
+
+
+async def test_the_sweep_restores_deny_list_entries_redis_lost(client, mailbox, container):
+    """After Redis restarts empty, the sweep puts revoked sessions back on the deny-list."""
+    from tests.support import bearer, sign_in, verified_user
+    from worker.tasks import sweep
+
+    await verified_user(client, mailbox, "lost@example.com")
+    access = (await sign_in(client, "lost@example.com")).json()["accessToken"]
+    assert (await client.post("/v1/auth/signout", headers=bearer(access))).status_code == 204
+    await container.redis.flushdb()  # the deny-list entry is gone
+    assert await container.services.denylist.missing([uuid.uuid4()]) == 1
+    ctx = {"settings": container.settings, "clock": container.services.clock,
+           "redis": container.redis, "container": container}
+    assert (await sweep(ctx))["restored"] == 1
+    assert (await sweep(ctx))["restored"] == 0  # back on the list
+    assert (await client.get("/v1/auth/profile", headers=bearer(access))).status_code == 401
