@@ -35,6 +35,16 @@ def web_answers(url: str) -> bool:
         return False
 
 
+def wait_for_system(url: str) -> None:
+    """Until the web process at ``url`` answers and an arq worker reports its health."""
+    wait_until(lambda: web_answers(url), "web")
+    r = redis.Redis.from_url(REDIS_URL)
+    try:
+        wait_until(lambda: r.exists("arq:queue:health-check"), "worker")
+    finally:
+        r.close()
+
+
 @contextlib.contextmanager
 def running_system(smtp_port: int, **env: str) -> Iterator[str]:
     """Start web + worker processes on this run's database and Redis; yield the API URL.
@@ -51,10 +61,7 @@ def running_system(smtp_port: int, **env: str) -> Iterator[str]:
     ]
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: web_answers(url), "web")
-        r = redis.Redis.from_url(REDIS_URL)
-        wait_until(lambda: r.exists("arq:queue:health-check"), "worker")
-        r.close()
+        wait_for_system(url)
         yield url
     finally:
         for proc in procs:

@@ -17,12 +17,11 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 
 from domain.settings import Settings
 from scripts.embedded_redis import free_port
 from tests.environment import DATABASE_URL, REDIS_URL
-from tests.processes import wait_until, web_answers
+from tests.processes import wait_for_system
 from tests.support import MutableClock, serving
 
 BIN = Path(sys.executable).parent
@@ -93,10 +92,7 @@ def live(smtp, clean) -> Iterator[LiveSystem]:
                              env=env, stdout=out, stderr=subprocess.STDOUT),
         ]
     try:
-        wait_until(lambda: web_answers(url), "web")
-        r = redis.Redis.from_url(REDIS_URL)
-        wait_until(lambda: r.exists("arq:queue:health-check"), "worker")
-        r.close()
+        wait_for_system(url)
         yield LiveSystem(url, log)
     finally:
         for proc in procs:

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import redis
 
 from db.repositories import users
 from db.tables import Session, User
@@ -30,8 +29,7 @@ from scripts.benchmark.phases import bcrypt_ceiling
 from scripts.benchmark.system import ROOT, procfile_command
 from scripts.embedded_redis import free_port
 from tests.environment import DATABASE_URL, REDIS_URL
-from tests.processes import wait_until
-from tests.processes import web_answers as answers
+from tests.processes import wait_for_system, wait_until
 
 ROUNDS = Settings().bcrypt_rounds  # the default cost, which the processes use too
 MAX_WAIT = Settings().hash_queue_max_wait
@@ -101,10 +99,7 @@ async def system(smtp, tmp_path_factory) -> AsyncIterator[System]:
     worker = start("worker", env, logs / "worker.log")
     url = f"http://127.0.0.1:{env['PORT']}"
     try:
-        wait_until(lambda: answers(url), "web")
-        r = redis.Redis.from_url(REDIS_URL)
-        wait_until(lambda: r.exists("arq:queue:health-check"), "worker")
-        r.close()
+        wait_for_system(url)
         emails = await seed_users(f"load-{uuid.uuid4().hex[:8]}")
         yield System(url, web, logs / "web.log", emails, bcrypt_ceiling(ROUNDS, 1.5))
     finally:
