@@ -2,8 +2,9 @@
 CSRF cookie and the stylesheet.
 
 Headers (OWASP ASVS 14.4, 3.4): a strict CSP with no script source at all (the pages have no
-JavaScript), no framing, ``Referrer-Policy: no-referrer`` so the token in the page's URL never
-leaves in a ``Referer``, ``Cache-Control: no-store`` so no cache keeps a page holding a token.
+JavaScript) and ``Cache-Control: no-store`` so no cache keeps a page holding a token; the
+app-wide ones (api/security.py) add no framing and ``Referrer-Policy: no-referrer``, so the
+token in the page's URL never leaves in a ``Referer``.
 """
 
 from __future__ import annotations
@@ -34,13 +35,9 @@ CSRF_COOKIE = "latchkey_csrf"
 
 CSP = ("default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; "
        "base-uri 'none'")
-PAGE_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-}
+# What only pages need; nosniff, no-referrer and DENY framing come with every response of the
+# app (api/security.py).
+PAGE_HEADERS = {"Content-Security-Policy": CSP, "Cache-Control": "no-store"}
 
 
 def render(template: str, *, status: int = 200, headers: dict[str, str] | None = None,
@@ -120,5 +117,4 @@ STYLE = (HERE / "static" / "pages.css").read_bytes()
 def stylesheet() -> Response[bytes]:
     """The pages' only stylesheet (CSP ``style-src 'self'``); public, no secret in it."""
     return Response(STYLE, media_type="text/css",
-                    headers={"Cache-Control": "public, max-age=3600",
-                             "X-Content-Type-Options": "nosniff"})
+                    headers={"Cache-Control": "public, max-age=3600"})
