@@ -25,8 +25,11 @@ STATUS: dict[type[e.DomainError], int] = {
     e.Unauthenticated: 401,
     e.EmailNotVerified: 403,
     e.AccountDisabled: 403,
+    e.Forbidden: 403,
     e.NotFound: 404,
     e.EmailTaken: 409,
+    e.Conflict: 409,
+    e.InvalidCode: 400,
     e.RateLimited: 429,
     e.Overloaded: 503,
 }

@@ -27,6 +27,15 @@ class User(Table, tablename="users"):
     is_active = Boolean(default=True)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+    phone_number = Varchar(length=16, null=True, default=None)  # E.164
+    phone_verified_at = Timestamptz(null=True, default=None)
+    mobile_enabled = Boolean(default=False)  # may pair mobile devices (API.md /v1/mobile)
+    # Two-factor state kept on the row the profile already reads (no extra query per request)
+    totp_enabled_at = Timestamptz(null=True, default=None)
+    sms_two_factor_phone = Varchar(length=16, null=True, default=None)  # E.164, once verified
+    backup_codes_remaining = Integer(default=0)  # kept equal to the unused backup_codes rows
+    push_device_count = Integer(default=0)  # kept equal to the push_devices rows
+    deleted_at = Timestamptz(null=True, default=None)  # erased: a pseudonymous tombstone
 
 
 class Session(Table, tablename="sessions"):
@@ -66,6 +75,7 @@ class OneTimeToken(Table, tablename="one_time_tokens"):
     created_at = Timestamptz(default=TimestamptzNow())
     ip_address = Varchar(length=45, null=True, default=None)
     user_agent = Varchar(length=512, null=True, default=None)
+    created_by = UUID(null=True, default=None)  # the session that asked for it (pairing)
 
 
 class OtpCode(Table, tablename="otp_codes"):
@@ -75,6 +85,7 @@ class OtpCode(Table, tablename="otp_codes"):
     user_id = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
     purpose = Varchar(length=32)
     code_hmac = Varchar(length=64)
+    target = Varchar(length=254, null=True, default=None)  # address or E.164 number it went to
     attempts = Integer(default=0)  # wrong guesses so far
     expires_at = Timestamptz(index=True)
     used_at = Timestamptz(null=True, default=None)
@@ -109,5 +120,64 @@ class AuditEvent(Table, tablename="audit_events"):
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
 
 
+class TotpCredential(Table, tablename="totp_credentials"):
+    """An authenticator-app seed, Fernet-encrypted (domain/encryption.py), never raw."""
+
+    id = UUID(primary_key=True)
+    user_id = ForeignKey(references=User, on_delete=OnDelete.cascade, unique=True)
+    secret_encrypted = Text(null=True, default=None)  # the active seed
+    pending_secret_encrypted = Text(null=True, default=None)  # enrolled, not yet verified
+    last_step = Integer(default=0)  # RFC 6238 time step last accepted: no replay
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class BackupCode(Table, tablename="backup_codes"):
+    id = UUID(primary_key=True)
+    user_id = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    code_hmac = Varchar(length=64)
+    used_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class TwoFactorChallenge(Table, tablename="two_factor_challenges"):
+    """A sign-in that proved its first factor and waits for the second."""
+
+    id = UUID(primary_key=True)
+    user_id = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    token_hash = Varchar(length=64, unique=True)
+    first_factor = Varchar(length=16)  # amr value of the first factor: pwd | email | fed
+    device_name = Varchar(length=100, null=True, default=None)
+    attempts = Integer(default=0)  # wrong codes so far
+    expires_at = Timestamptz(index=True)
+    used_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    ip_address = Varchar(length=45, null=True, default=None)
+    user_agent = Varchar(length=512, null=True, default=None)
+
+
+class PushDevice(Table, tablename="push_devices"):
+    """A registered push target; unique on (user_id, device_token) (migration index)."""
+
+    id = UUID(primary_key=True)
+    user_id = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    platform = Varchar(length=16)  # ios | android | web
+    device_token = Varchar(length=512)
+    device_name = Varchar(length=100, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_seen_at = Timestamptz(default=TimestamptzNow())
+
+
+class NotificationPreference(Table, tablename="notification_preferences"):
+    """One channel of a user's preference list; unique on (user_id, channel)."""
+
+    id = UUID(primary_key=True)
+    user_id = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    channel = Varchar(length=16)  # email | sms | push
+    enabled = Boolean(default=True)
+    priority = Integer(default=1)  # 1 first
+
+
 TABLES: tuple[type[Table], ...] = (User, Session, RefreshToken, OneTimeToken, OtpCode,
-                                   OutboxMessage, AuditEvent)
+                                   OutboxMessage, AuditEvent, TotpCredential, BackupCode,
+                                   TwoFactorChallenge, PushDevice, NotificationPreference)

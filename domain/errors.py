@@ -81,6 +81,28 @@ class NotFound(DomainError):
     detail = "Not found."
 
 
+class Forbidden(DomainError):
+    """Signed in, but this account may not do this (a role check; API.md 403)."""
+
+    code = "forbidden"
+    detail = "You are not allowed to do this."
+
+
+class Conflict(DomainError):
+    """The request clashes with the current state (a limit of pending items, the last admin,
+    a feature that is off). Subclass with a specific ``code`` per rule."""
+
+    code = "conflict"
+    detail = "The request conflicts with the current state."
+
+
+class InvalidCode(DomainError):
+    """A wrong, used or unknown one-time code (TOTP, SMS, backup, contact code)."""
+
+    code = "invalid_code"
+    detail = "The code is incorrect."
+
+
 class RateLimited(DomainError):
     """Too many requests; ``retry_after``: seconds until one more is allowed. ``limit``
     describes the limit ("register per IP, 5/hour") and ``setting`` names the variable that

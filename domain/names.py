@@ -25,6 +25,27 @@ class AuditAction(StrEnum):
     PASSWORD_RESET_COMPLETED = "auth.password.reset_completed"
     PASSWORD_CHANGED = "auth.password.changed"
     REAUTH_FAILED = "auth.reauth.failed"  # a wrong current password on a sensitive change
+    MAGIC_LINK_REQUESTED = "auth.magic_link.requested"
+    TWO_FACTOR_ENABLED = "auth.two_factor.enabled"  # metadata: method
+    TWO_FACTOR_DISABLED = "auth.two_factor.disabled"  # metadata: method
+    TWO_FACTOR_CHALLENGE_FAILED = "auth.two_factor.failed"  # a wrong second-factor code
+    TOTP_REPLAY_REFUSED = "auth.two_factor.replay_refused"  # a TOTP step used twice
+    BACKUP_CODES_REGENERATED = "auth.backup_codes.regenerated"
+    BACKUP_CODE_USED = "auth.backup_codes.used"  # metadata: remaining
+    USER_UPDATED = "user.updated"
+    USER_ROLE_CHANGED = "user.role.changed"  # actor_id: the admin
+    USER_DEACTIVATED = "user.deactivated"
+    USER_REACTIVATED = "user.reactivated"
+    USER_DELETED = "user.deleted"
+    CONTACT_CODE_SENT = "contact.code.sent"  # metadata: method, masked value
+    CONTACT_VERIFIED = "contact.verified"
+    PREFERENCES_UPDATED = "notifications.preferences.updated"
+    DEVICE_REGISTERED = "device.registered"
+    DEVICE_UNREGISTERED = "device.unregistered"
+    MOBILE_ENABLED = "mobile.enabled"
+    MOBILE_DISABLED = "mobile.disabled"
+    PAIRING_TOKEN_CREATED = "mobile.pairing_token.created"
+    DEVICE_PAIRED = "mobile.device.paired"
 
 
 class RevokeReason(StrEnum):
@@ -35,6 +56,8 @@ class RevokeReason(StrEnum):
     TOKEN_REUSE = "token_reuse"  # RFC 9700 §4.14.2 reuse detection
     PASSWORD_RESET = "password_reset"
     PASSWORD_CHANGED = "password_changed"
+    DEACTIVATED = "deactivated"  # an admin deactivated the account
+    MOBILE_DISABLED = "mobile_disabled"  # its owner turned mobile access off
 
 
 class RateLimit(StrEnum):
@@ -50,10 +73,20 @@ class RateLimit(StrEnum):
     PASSWORD_FORGOT_PER_ACCOUNT = "password_forgot_per_account"
     VERIFY_EMAIL_RESEND_PER_ACCOUNT = "verify_email_resend_per_account"
     REAUTH_PER_SESSION = "reauth_per_session"  # current-password checks (re-authentication)
+    MAGIC_LINK = "magic_link"
+    MAGIC_LINK_PER_ACCOUNT = "magic_link_per_account"  # per address, known or not
+    SMS = "sms"
+    SMS_PER_ACCOUNT = "sms_per_account"
+    SMS_PER_NUMBER = "sms_per_number"  # SMS pumping: codes to one phone number
+    TWO_FACTOR = "two_factor"
+    CONTACT_CODE_PER_ACCOUNT = "contact_code_per_account"
+    PAIR_TOKEN_PER_ACCOUNT = "pair_token_per_account"
+    PAIR = "pair"
 
     def describe(self) -> str:
         """"register per IP", "password forgot per account" — as a person reads it."""
-        for suffix, whom in (("_per_account", "per account"), ("_per_session", "per session")):
+        for suffix, whom in (("_per_account", "per account"), ("_per_session", "per session"),
+                             ("_per_number", "per phone number")):
             if self.value.endswith(suffix):
                 return f"{self.value.removesuffix(suffix).replace('_', ' ')} {whom}"
         return f"{self.value.replace('_', ' ')} per IP"
@@ -74,3 +107,5 @@ class AuthMethod(StrEnum):
     MULTI_FACTOR = "mfa"
     SMS = "sms"
     FEDERATED = "fed"
+    EMAIL = "email"  # a magic link: proof of control of the address (not in RFC 8176)
+    BACKUP_CODE = "backup"  # a recovery code (not in RFC 8176)

@@ -23,6 +23,23 @@ class UserRecord:
     roles: list[str]
     is_active: bool
     created_at: datetime
+    phone_number: str | None = None  # E.164
+    phone_verified_at: datetime | None = None
+    mobile_enabled: bool = False
+    totp_enabled_at: datetime | None = None
+    sms_two_factor_phone: str | None = None  # E.164; set once SMS two-factor is verified
+    backup_codes_remaining: int = 0
+    push_device_count: int = 0
+
+    @property
+    def two_factor_methods(self) -> list[str]:
+        """Second factors this account can answer a challenge with, strongest first
+        (``totp``, ``sms``, ``backup``); empty when two-factor is off."""
+        methods = [m for m, on in (("totp", self.totp_enabled_at is not None),
+                                   ("sms", self.sms_two_factor_phone is not None)) if on]
+        if methods and self.backup_codes_remaining:
+            methods.append("backup")
+        return methods
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +65,7 @@ class RefreshTokenRecord:
     id: uuid.UUID
     session_id: uuid.UUID
     rotated_at: datetime | None
+    session_kind: str
     session_amr: tuple[str, ...]
     session_created_at: datetime
     session_expires_at: datetime
@@ -68,6 +86,30 @@ class OneTimeTokenRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class PushDeviceRecord:
+    """A registered push target as its owner sees it (the token itself is not shown)."""
+
+    id: uuid.UUID
+    platform: str
+    device_name: str | None
+    created_at: datetime
+    last_seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TwoFactorChallengeRecord:
+    """A pending sign-in waiting for its second factor. first_factor: an amr value."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    first_factor: str
+    device_name: str | None
+    attempts: int
+    expires_at: datetime
+    used_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class OtpCodeRecord:
     """A short numeric code: its keyed HMAC, never the code. attempts: wrong guesses so far."""
 
@@ -75,6 +117,7 @@ class OtpCodeRecord:
     code_hmac: str = field(repr=False)
     attempts: int
     expires_at: datetime
+    target: str | None = None  # the address or E.164 number the code was sent to
 
 
 @dataclass(frozen=True, slots=True)

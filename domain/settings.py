@@ -9,6 +9,8 @@ without real secrets; ``scripts/dev`` and ``scripts/test`` set development / tes
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import os
 import re
@@ -20,7 +22,7 @@ DEFAULT_DATABASE_URL = "sqlite:///var/latchkey.sqlite3"
 DEV_SECRET = "latchkey-development-only-secret-do-not-use-in-production"
 ENVIRONMENTS = ("development", "test", "production")
 SMTP_TLS_MODES = ("none", "starttls", "tls")
-RATE_RE = re.compile(r"^\d+/(second|minute|hour|day)$")
+RATE_RE = re.compile(r"^\d+/(\d+ ?)?(second|minute|hour|day)s?$")
 MIN_SECRET_BYTES = 32  # OWASP ASVS 6.4.1: keys with at least 256 bits of entropy
 SECRETS = ("jwt_secret", "password_pepper", "encryption_key")
 HOSTED_PAGES_MODES = ("auto", "on", "off")
@@ -79,6 +81,22 @@ class Settings:
     hash_concurrency: int = 0  # password hashes at once; 0: one per CPU core
     hash_queue_max_wait: float = 2.0  # seconds a password check may wait before 503
     shutdown_grace: int = 10  # seconds the web process takes to finish on SIGTERM
+    # Passwordless and two-factor (issue 8)
+    magic_link_ttl: int = 900
+    two_factor_token_ttl: int = 300  # a pending sign-in waiting for its second factor
+    totp_issuer: str = "latchkey"
+    sms_code_ttl: int = 300
+    # Contacts, devices and pairing (issue 9)
+    contact_code_ttl: int = 900
+    pairing_token_ttl: int = 900
+    mobile_session_ttl: int = 90 * 86400  # idle timeout and absolute lifetime of a paired device
+    # SMS through Twilio; without credentials in development the dev mailbox prints SMS
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = field(default="", repr=False)
+    twilio_from_number: str = ""  # TWILIO_PHONE_NUMBER (the seed's name) is read as an alias
+    twilio_api_base_url: str = "https://api.twilio.com"
+    sms_allowed_country_codes: str = ""  # calling codes, comma-separated ("1,44"); empty: all
+    sms_daily_cap_per_account: int = 10  # SMS codes an account may be sent per day
     # Rate limits ("N/second|minute|hour|day"), per client IP unless named per account.
     rate_limit_register: str = "5/hour"
     rate_limit_signin: str = "20/minute"
@@ -89,6 +107,15 @@ class Settings:
     rate_limit_password_forgot_per_account: str = "3/hour"
     rate_limit_verify_email_resend_per_account: str = "3/hour"
     rate_limit_reauth_per_session: str = "10/hour"  # current-password checks per session
+    rate_limit_magic_link: str = "5/hour"
+    rate_limit_magic_link_per_account: str = "5/hour"
+    rate_limit_sms_per_number: str = "3/15 minutes"  # SMS pumping (OWASP, Twilio guidance)
+    rate_limit_sms: str = "10/hour"  # SMS sends per IP
+    rate_limit_sms_per_account: str = "5/hour"
+    rate_limit_two_factor: str = "20/minute"  # challenge verify/sms per IP
+    rate_limit_contact_code_per_account: str = "1/minute"  # per method (email, sms)
+    rate_limit_pair_token_per_account: str = "3/5 minutes"
+    rate_limit_pair: str = "20/hour"  # pairing attempts per IP (guessing tokens)
     lockout_threshold: int = 10  # failed sign-ins within lockout_window lock the account
     lockout_window: int = 900
     lockout_duration: int = 900
@@ -104,6 +131,16 @@ class Settings:
                                               and self.environment != "production")
 
     @property
+    def sms_country_codes(self) -> frozenset[int]:
+        """Calling codes SMS may go to (``SMS_ALLOWED_COUNTRY_CODES``); empty: all."""
+        return frozenset(int(c) for c in self.sms_allowed_country_codes.replace("+", "").split(",")
+                         if c.strip())
+
+    @property
+    def twilio_configured(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number)
+
+    @property
     def cors_origin_list(self) -> list[str]:
         return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
 
@@ -116,6 +153,8 @@ class Settings:
         raises SettingsError listing every invalid or missing variable.
         """
         env = os.environ if env is None else env
+        if not env.get("TWILIO_FROM_NUMBER") and env.get("TWILIO_PHONE_NUMBER"):
+            env = {**env, "TWILIO_FROM_NUMBER": env["TWILIO_PHONE_NUMBER"]}  # the seed's name
         values: dict[str, Any] = {}
         problems: list[str] = []
         for f in dataclasses.fields(cls):
@@ -155,6 +194,13 @@ class Settings:
                          "wildcard cannot be combined with credentials")
         if self.hash_concurrency < 0 or self.hash_queue_max_wait <= 0:
             found.append("HASH_CONCURRENCY must be >= 0 and HASH_QUEUE_MAX_WAIT > 0")
+        if not all(c.strip().isdigit() for c in
+                   self.sms_allowed_country_codes.replace("+", "").split(",") if c.strip()):
+            found.append("SMS_ALLOWED_COUNTRY_CODES takes calling codes like 1,44,49")
+        if self.encryption_key != DEV_SECRET and not valid_encryption_keys(self.encryption_key):
+            found.append("ENCRYPTION_KEY must be one Fernet key or a comma-separated list of them "
+                         "(32 url-safe base64 bytes each; generate one with: "
+                         "python -m scripts.secrets)")
         if self.environment not in ("development", "test"):
             for name in SECRETS:
                 value: str = getattr(self, name)
@@ -169,6 +215,21 @@ class Settings:
     def replace(self, **changes: Any) -> Settings:
         """Return a copy with ``changes`` applied (used by tests and scripts)."""
         return dataclasses.replace(self, **changes)
+
+
+def valid_encryption_keys(value: str) -> bool:
+    """Whether ``value`` is one or more comma-separated Fernet keys (url-safe base64 of 32
+    bytes; padding optional)."""
+    keys = [k.strip() for k in value.split(",") if k.strip()]
+    return bool(keys) and all(_key_bytes(k) is not None for k in keys)
+
+
+def _key_bytes(key: str) -> bytes | None:
+    try:
+        raw = base64.urlsafe_b64decode(key + "=" * (-len(key) % 4))
+    except (ValueError, binascii.Error):
+        return None
+    return raw if len(raw) == 32 else None
 
 
 def _parse(kind: type, raw: str) -> Any:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 
 from domain.settings import SECRETS
@@ -10,7 +11,10 @@ from domain.settings import SECRETS
 
 def main() -> None:
     for name in SECRETS:
-        print(f"{name.upper()}={secrets.token_urlsafe(32)}")
+        # ENCRYPTION_KEY is a Fernet key: url-safe base64 of 32 random bytes, padded
+        value = (base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+                 if name == "encryption_key" else secrets.token_urlsafe(32))
+        print(f"{name.upper()}={value}")
 
 
 if __name__ == "__main__":

@@ -12,11 +12,13 @@ from db.engine import current
 from domain.settings import Settings
 from scripts.mailbox import Mailbox
 from scripts.migrate import migrate
+from scripts.twilio_stub import TwilioStub
 from tests.environment import DATABASE_URL, REDIS_URL
 from tests.support import MutableClock, serving
 
 TABLES = ("audit_events", "outbox_messages", "one_time_tokens", "otp_codes", "refresh_tokens",
-          "sessions", "users")
+          "sessions", "totp_credentials", "backup_codes", "two_factor_challenges",
+          "push_devices", "notification_preferences", "users")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -46,6 +48,20 @@ def mailbox(smtp: tuple[Mailbox, int]) -> Mailbox:
     return box
 
 
+@pytest.fixture(scope="session")
+def twilio_server() -> Iterator[TwilioStub]:
+    stub = TwilioStub().start()
+    yield stub
+    stub.stop()
+
+
+@pytest.fixture
+def twilio(twilio_server: TwilioStub) -> TwilioStub:
+    """The local Twilio stub, emptied: ``twilio.wait_for(number)``, ``twilio.replies``."""
+    twilio_server.reset()
+    return twilio_server
+
+
 @pytest.fixture
 async def clean() -> None:
     for table in TABLES:
@@ -61,11 +77,13 @@ def clock() -> MutableClock:
 
 
 @pytest.fixture
-def settings(smtp: tuple[Mailbox, int], clean: None) -> Settings:
+def settings(smtp: tuple[Mailbox, int], twilio_server: TwilioStub, clean: None) -> Settings:
     return Settings(
         environment="test", database_url=DATABASE_URL, redis_url=REDIS_URL,
         smtp_port=smtp[1], bcrypt_rounds=4, delivery_retry_base=0.05,
-        app_url="https://app.example.test",
+        app_url="https://app.example.test", twilio_account_sid=twilio_server.account_sid,
+        twilio_auth_token=twilio_server.auth_token, twilio_from_number="+15005550006",
+        twilio_api_base_url=twilio_server.base_url,
     )
 
 

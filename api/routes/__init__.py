@@ -1,5 +1,8 @@
-"""HTTP routes, one module per resource of API.md."""
+"""HTTP routes, one module per resource of API.md; each lists its controllers."""
 
+from litestar import Controller
+
+from api.routes import magic_links, mobile, notifications, two_factor, two_factor_sms, users
 from api.routes.accounts import AccountController
 from api.routes.auth import AuthController
 from api.routes.ops import OpsController
@@ -7,5 +10,9 @@ from api.routes.passwords import PasswordController
 from api.routes.security_events import SecurityEventController
 from api.routes.sessions import SessionController
 
-ROUTES = [AccountController, AuthController, PasswordController, SessionController,
-          SecurityEventController, OpsController]
+ROUTES: list[type[Controller]] = [
+    AccountController, AuthController, PasswordController, SessionController,
+    SecurityEventController, OpsController,
+    *magic_links.CONTROLLERS, *two_factor.CONTROLLERS, *two_factor_sms.CONTROLLERS,
+    *users.CONTROLLERS, *notifications.CONTROLLERS, *mobile.CONTROLLERS,
+]

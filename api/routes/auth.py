@@ -15,6 +15,7 @@ from api.schemas import (
     SignInRequest,
     SignOutRequest,
     TokenPairResponse,
+    TwoFactorRequiredResponse,
 )
 from domain.errors import Unauthenticated
 from domain.names import RateLimit
@@ -23,6 +24,16 @@ from domain.sessions.opening import TokenPair
 from domain.sessions.refresh import refresh, sign_out
 from domain.sessions.signin import sign_in
 from domain.tokens import AccessClaims
+from domain.two_factor.challenge import TwoFactorRequired
+
+
+def signed_in(result: TokenPair | TwoFactorRequired, transport: str, svc: Services
+              ) -> Response[TokenPairResponse] | TwoFactorRequiredResponse:
+    """A TokenPair response, or TwoFactorRequired when a second factor must follow."""
+    if isinstance(result, TwoFactorRequired):
+        return TwoFactorRequiredResponse(requires_two_factor=True, two_factor_token=result.token,
+                                         two_factor_methods=result.methods)  # type: ignore[arg-type]
+    return token_pair(result, transport, svc)
 
 
 def token_pair(pair: TokenPair, transport: str, svc: Services) -> Response[TokenPairResponse]:
@@ -52,16 +63,17 @@ class AuthController(Controller):
     @post("/signin", status_code=200, guards=[rate_limit(RateLimit.SIGNIN)],
           responses=problems(400, 401, 403, 429, 503))
     async def signin(self, request: Request, data: SignInRequest, svc: Services
-                     ) -> Response[TokenPairResponse]:
-        """Sign in with email and password; opens a session and returns a TokenPair.
+                     ) -> Response[TokenPairResponse] | TwoFactorRequiredResponse:
+        """Sign in with email and password; opens a session and returns a TokenPair, or
+        TwoFactorRequired when the account has two-factor on (then answer the challenge).
 
         401 `invalid_credentials`, the same for an unknown email, a wrong password and a locked
         account; 403 `email_not_verified` only after a correct password. With
         `refreshTransport: "cookie"` the refresh token is set as an HttpOnly cookie instead.
         """
-        pair = await sign_in(svc, email=data.email, password=data.password,
-                             device_name=data.device_name, info=request_info(request))
-        return token_pair(pair, data.refresh_transport, svc)
+        result = await sign_in(svc, email=data.email, password=data.password,
+                               device_name=data.device_name, info=request_info(request))
+        return signed_in(result, data.refresh_transport, svc)
 
     @post("/refresh", status_code=200, guards=[rate_limit(RateLimit.REFRESH)],
           responses=problems(400, 401, 429))

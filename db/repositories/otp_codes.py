@@ -8,18 +8,20 @@ from datetime import datetime
 from db.tables import OtpCode
 from domain.records import OtpCodeRecord
 
-FIELDS = (OtpCode.id, OtpCode.code_hmac, OtpCode.attempts, OtpCode.expires_at)
+FIELDS = (OtpCode.id, OtpCode.code_hmac, OtpCode.attempts, OtpCode.expires_at, OtpCode.target)
 
 
 async def add(*, user_id: uuid.UUID, purpose: str, code_hmac: str, expires_at: datetime,
-              now: datetime, supersede: bool = True) -> None:
+              now: datetime, supersede: bool = True, target: str | None = None) -> None:
     """Store a new code; with ``supersede``, first delete the user's unused codes of the same
-    purpose (a newer code voids the older). Call inside a transaction."""
+    purpose (a newer code voids the older). target: where the code was sent (an address or
+    E.164 number) when using it proves that contact. Call inside a transaction."""
     live = (OtpCode.user_id == user_id) & (OtpCode.purpose == purpose) & OtpCode.used_at.is_null()
     if supersede:
         await OtpCode.delete().where(live)
     await OtpCode.insert(OtpCode(id=uuid.uuid4(), user_id=user_id, purpose=purpose,
-                                 code_hmac=code_hmac, expires_at=expires_at, created_at=now))
+                                 code_hmac=code_hmac, expires_at=expires_at, created_at=now,
+                                 target=target))
 
 
 async def reserve_attempt(*, user_id: uuid.UUID, purpose: str, now: datetime,

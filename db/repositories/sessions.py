@@ -11,7 +11,9 @@ from db.tables import RefreshToken, Session
 from domain.records import RefreshTokenRecord, SessionRecord, UserRecord
 
 USER_COLUMNS = ("u.id AS user_id, u.email, u.password_hash, u.name, u.email_verified_at, u.roles, "
-                "u.is_active, u.created_at")
+                "u.is_active, u.created_at, u.phone_number, u.phone_verified_at, "
+                "u.mobile_enabled, u.totp_enabled_at, u.sms_two_factor_phone, "
+                "u.backup_codes_remaining, u.push_device_count")
 
 
 
@@ -23,7 +25,13 @@ def _user(row: dict) -> UserRecord:
     return UserRecord(id=row["user_id"], email=row["email"], password_hash=row["password_hash"],
                       name=row["name"], email_verified_at=row["email_verified_at"],
                       roles=list(row["roles"]), is_active=bool(row["is_active"]),
-                      created_at=row["created_at"])
+                      created_at=row["created_at"], phone_number=row["phone_number"],
+                      phone_verified_at=row["phone_verified_at"],
+                      mobile_enabled=bool(row["mobile_enabled"]),
+                      totp_enabled_at=row["totp_enabled_at"],
+                      sms_two_factor_phone=row["sms_two_factor_phone"],
+                      backup_codes_remaining=row["backup_codes_remaining"],
+                      push_device_count=row["push_device_count"])
 
 
 async def create(*, user_id: uuid.UUID, kind: str, amr: Sequence[str], now: datetime,
@@ -54,6 +62,7 @@ async def find_refresh_token_for_update(token_hash: str) -> RefreshTokenRecord |
     lock = "" if is_sqlite() else " FOR UPDATE OF rt"
     rows = await RefreshToken.raw(
         "SELECT rt.id, rt.session_id, rt.rotated_at, s.amr AS session_amr, "
+        "s.kind AS session_kind, "
         "s.created_at AS session_created_at, "
         "s.expires_at AS session_expires_at, s.device_name AS session_device, "
         "s.ip_address AS session_ip, s.user_agent AS session_user_agent, "
@@ -66,7 +75,8 @@ async def find_refresh_token_for_update(token_hash: str) -> RefreshTokenRecord |
         return None
     row = rows[0]
     return RefreshTokenRecord(id=row["id"], session_id=row["session_id"],
-                              rotated_at=row["rotated_at"], session_amr=_amr(row["session_amr"]),
+                              rotated_at=row["rotated_at"], session_kind=row["session_kind"],
+                              session_amr=_amr(row["session_amr"]),
                               session_created_at=row["session_created_at"],
                               session_expires_at=row["session_expires_at"],
                               session_revoked_at=row["session_revoked_at"],
@@ -94,7 +104,8 @@ WITH cur AS (
     SELECT {{}}, session_id, {{}}, id, {{}} FROM rotated RETURNING session_id
 ), touched AS (
     UPDATE sessions SET last_used_at = {{}},
-        expires_at = LEAST({{}}, sessions.created_at + {{}}) FROM child
+        expires_at = CASE WHEN sessions.kind = 'mobile' THEN sessions.expires_at
+                     ELSE LEAST({{}}, sessions.created_at + {{}}) END FROM child
     WHERE sessions.id = child.session_id RETURNING sessions.id, sessions.user_id, sessions.amr
 )
 SELECT touched.id AS session_id, touched.amr, {USER_COLUMNS}

@@ -10,7 +10,9 @@ from domain.records import UserRecord
 
 FIELDS = (
     User.id, User.email, User.password_hash, User.name, User.email_verified_at,
-    User.roles, User.is_active, User.created_at,
+    User.roles, User.is_active, User.created_at, User.phone_number, User.phone_verified_at,
+    User.mobile_enabled, User.totp_enabled_at, User.sms_two_factor_phone,
+    User.backup_codes_remaining, User.push_device_count,
 )
 
 

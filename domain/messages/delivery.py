@@ -63,7 +63,8 @@ async def _mint(kind: MessageKind, record: OutboxRecord, data: dict[str, Any],
         data["link"] = f"{settings.app_url.rstrip('/')}{purpose.link_path}?token={raw}"
     else:
         raw, ttl = await one_time_secrets.issue_code(purpose, user_id=record.user_id,
-                                                     settings=settings, now=clock())
+                                                     settings=settings, now=clock(),
+                                                     target=record.recipient)
         data["code"] = raw
     data["expires_in"] = _lifetime(ttl)
 

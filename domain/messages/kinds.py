@@ -34,6 +34,7 @@ class MessageKind:
     secret: Purpose | None = None
     security_alert: bool = False
     optional: bool = False
+    critical: bool = False  # an alert that always goes by email too, whatever the preferences
 
 
 KINDS: dict[str, MessageKind] = {}
@@ -43,6 +44,8 @@ def declare(kind: MessageKind) -> MessageKind:
     """Register ``kind``; raises ValueError for a name declared twice or an optional alert."""
     if kind.name in KINDS:
         raise ValueError(f"message kind {kind.name!r} is declared twice")
+    if kind.critical and not kind.security_alert:
+        raise ValueError(f"{kind.name!r}: only a security alert can be critical")
     if kind.security_alert and kind.optional:
         raise ValueError(f"security alert {kind.name!r} cannot be optional")
     KINDS[kind.name] = kind
@@ -55,10 +58,36 @@ WELCOME = declare(MessageKind("welcome", "Welcome to latchkey", optional=True))
 RESET_PASSWORD = declare(MessageKind("reset_password", "Reset your password",
                                      secret=purposes.RESET_PASSWORD))
 PASSWORD_RESET_ALERT = declare(MessageKind("alert_password_reset", "Your password was reset",
-                                           security_alert=True))
+                                           security_alert=True, critical=True))
 PASSWORD_CHANGED_ALERT = declare(MessageKind("alert_password_changed",
-                                             "Your password was changed", security_alert=True))
+                                             "Your password was changed", security_alert=True,
+                                             critical=True))
 TOKEN_REUSE_ALERT = declare(MessageKind("alert_token_reuse", "We signed out a session of yours",
-                                        security_alert=True))
+                                        security_alert=True, critical=True))
 NEW_DEVICE_ALERT = declare(MessageKind("alert_new_device", "New sign-in to your account",
                                        security_alert=True))
+MAGIC_LINK = declare(MessageKind("magic_link", "Your sign-in link", secret=purposes.MAGIC_LINK))
+SMS_TWO_FACTOR_ENROL = declare(MessageKind("sms_two_factor_enrol", "Your verification code",
+                                           channels=(Channel.SMS,),
+                                           secret=purposes.SMS_TWO_FACTOR_ENROL))
+SMS_TWO_FACTOR_CODE = declare(MessageKind("sms_two_factor_code", "Your sign-in code",
+                                          channels=(Channel.SMS,),
+                                          secret=purposes.SMS_TWO_FACTOR))
+CONTACT_CODE_EMAIL = declare(MessageKind("contact_code_email", "Your verification code",
+                                         secret=purposes.CONTACT_EMAIL))
+CONTACT_CODE_SMS = declare(MessageKind("contact_code_sms", "Your verification code",
+                                       channels=(Channel.SMS,), secret=purposes.CONTACT_SMS))
+TWO_FACTOR_ENABLED_ALERT = declare(MessageKind(
+    "alert_two_factor_enabled", "Two-factor authentication was turned on", security_alert=True))
+TWO_FACTOR_DISABLED_ALERT = declare(MessageKind(
+    "alert_two_factor_disabled", "Two-factor authentication was turned off",
+    security_alert=True, critical=True))
+BACKUP_CODES_REGENERATED_ALERT = declare(MessageKind(
+    "alert_backup_codes_regenerated", "New backup codes were generated", security_alert=True))
+BACKUP_CODE_USED_ALERT = declare(MessageKind(
+    "alert_backup_code_used", "A backup code was used to sign in", security_alert=True))
+DEVICE_PAIRED_ALERT = declare(MessageKind(
+    "alert_device_paired", "A new device was paired with your account", security_alert=True))
+ACCOUNT_DEACTIVATED_ALERT = declare(MessageKind(
+    "alert_account_deactivated", "Your account was deactivated", security_alert=True,
+    critical=True))

@@ -17,7 +17,7 @@ from db.engine import in_transaction
 from db.repositories import one_time_tokens, otp_codes
 from domain.errors import InvalidOneTimeToken, OneTimeTokenExpired, TooManyAttempts
 from domain.one_time_secrets.purposes import PURPOSES, Purpose, SecretForm
-from domain.records import OneTimeTokenRecord
+from domain.records import OneTimeTokenRecord, OtpCodeRecord
 from domain.settings import Settings
 from domain.tokens import hash_token, keyed_hmac, new_opaque_token
 
@@ -71,19 +71,21 @@ def code_key(settings: Settings) -> bytes:
 
 
 async def issue_code(purpose: Purpose, *, user_id: uuid.UUID, settings: Settings,
-                     now: datetime) -> tuple[str, int]:
-    """Mint a ``purpose.digits``-digit code: (code, ttl seconds). Stores its keyed HMAC
-    and, when the purpose supersedes, deletes the user's unused older ones."""
+                     now: datetime, target: str | None = None) -> tuple[str, int]:
+    """Mint a ``purpose.digits``-digit code: (code, ttl seconds). Stores its keyed HMAC and
+    ``target`` (where it was sent) and, when the purpose supersedes, deletes the user's unused
+    older ones."""
     code = f"{secrets.randbelow(10 ** purpose.digits):0{purpose.digits}d}"
     ttl = purpose.ttl(settings)
     await otp_codes.add(user_id=user_id, purpose=purpose.name, now=now,
                         code_hmac=keyed_hmac(code_key(settings), purpose.name, str(user_id), code),
-                        expires_at=now + timedelta(seconds=ttl), supersede=purpose.supersedes)
+                        expires_at=now + timedelta(seconds=ttl), supersede=purpose.supersedes,
+                        target=target)
     return code, ttl
 
 
 async def consume_code(purpose: Purpose, *, user_id: uuid.UUID, code: str, settings: Settings,
-                       now: datetime) -> None:
+                       now: datetime) -> OtpCodeRecord:
     """Check and use up the user's live code of ``purpose``.
 
     Each call first reserves one attempt in a single conditional UPDATE, so parallel guesses
@@ -91,7 +93,7 @@ async def consume_code(purpose: Purpose, *, user_id: uuid.UUID, code: str, setti
     outside any transaction, before the unit of work of the change it authorizes: the
     counted attempt must commit even when the guess is wrong (a rollback would undo it and
     allow unlimited guesses). A right code is used up at once; should the change then fail,
-    the person asks for a new one.
+    the person asks for a new one. Returns the used code's record (its ``target``).
     raises InvalidOneTimeToken (wrong code, none issued), OneTimeTokenExpired,
     TooManyAttempts (the code is void; ask for a new one), RuntimeError (called inside a
     transaction: a wiring bug).
@@ -112,5 +114,5 @@ async def consume_code(purpose: Purpose, *, user_id: uuid.UUID, code: str, setti
         # compare_digest: no timing signal on how much of the code was right
         if hmac.compare_digest(record.code_hmac, expected) and await otp_codes.mark_used(
                 record.id, now):
-            return
+            return record
     raise InvalidOneTimeToken("The code is incorrect.")

@@ -53,3 +53,12 @@ VERIFY_EMAIL = declare(Purpose("verify_email", SecretForm.LINK, "email_verificat
                                link_path="/verify-email"))
 RESET_PASSWORD = declare(Purpose("reset_password", SecretForm.LINK, "password_reset_ttl",
                                  link_path="/reset-password"))
+MAGIC_LINK = declare(Purpose("magic_link", SecretForm.LINK, "magic_link_ttl",
+                             link_path="/auth/magic", supersedes=False))  # phone and laptop
+SMS_TWO_FACTOR_ENROL = declare(Purpose("sms_two_factor_enrol", SecretForm.CODE, "sms_code_ttl"))
+SMS_TWO_FACTOR = declare(Purpose("sms_two_factor", SecretForm.CODE, "sms_code_ttl"))
+CONTACT_EMAIL = declare(Purpose("contact_email", SecretForm.CODE, "contact_code_ttl"))
+CONTACT_SMS = declare(Purpose("contact_sms", SecretForm.CODE, "contact_code_ttl"))
+# Minted in the request and shown as a QR code to the signed-in owner, never sent by message.
+PAIR_DEVICE = declare(Purpose("pair_device", SecretForm.LINK, "pairing_token_ttl",
+                              supersedes=False))

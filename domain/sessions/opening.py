@@ -18,6 +18,7 @@ from domain.records import UserRecord
 from domain.services import RequestInfo, Services
 from domain.sessions.devices import describe
 from domain.tokens import hash_token, new_opaque_token
+from domain.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,34 +38,49 @@ async def open_session(svc: Services, user: UserRecord, *, amr: tuple[AuthMethod
                        kind: SessionKind = SessionKind.WEB) -> TokenPair:
     """Open a session for ``user``, who has just proved their identity by ``amr``; audit it
     and alert on a device not seen for ``new_device_window`` s (never on the first sign-in).
-    Lifetime: ``refresh_token_ttl`` idle, ``session_max_lifetime`` in all."""
-    now = svc.clock()
-    derived_name, platform = describe(info.user_agent)
+    Lifetime: ``refresh_token_ttl`` idle, ``session_max_lifetime`` in all; a mobile (paired)
+    session lives ``mobile_session_ttl`` from its creation, refreshes do not extend it."""
     new_device = await audit.is_new_device(
-        user.id, info.user_agent, since=now - timedelta(seconds=svc.settings.new_device_window))
-    refresh = new_opaque_token()
-    lifetime = min(svc.settings.refresh_token_ttl, svc.settings.session_max_lifetime)
-    methods = tuple(m.value for m in amr)
+        user.id, info.user_agent,
+        since=svc.clock() - timedelta(seconds=svc.settings.new_device_window))
     async with svc.unit_of_work(info) as uow:
-        session_id = await sessions.create(
-            user_id=user.id, kind=kind.value, amr=methods, now=uow.now,
-            expires_at=uow.now + timedelta(seconds=lifetime),
-            device_name=device_name or derived_name, platform=platform,
-            user_agent=info.user_agent, ip_address=info.ip_address)
-        await sessions.add_refresh_token(session_id=session_id, token_hash=hash_token(refresh),
-                                         now=uow.now)
-        uow.audit(AuditAction.SIGNIN_SUCCEEDED, user.id, session_id=str(session_id),
-                  device=device_name or derived_name, amr=list(methods))
+        pair = await start_session(svc, uow, user, amr=amr, device_name=device_name, kind=kind)
         if new_device:
             uow.alert(kinds.NEW_DEVICE_ALERT, user=user, device_name=device_name)
-    return token_pair(svc, user, session_id, refresh, methods)
+    return pair
+
+
+async def start_session(svc: Services, uow: UnitOfWork, user: UserRecord, *,
+                        amr: tuple[AuthMethod, ...], device_name: str | None = None,
+                        kind: SessionKind = SessionKind.WEB, platform: str | None = None
+                        ) -> TokenPair:
+    """Create the session and its first refresh token inside ``uow`` (for a change that must
+    commit with it, such as using up a pairing token) and audit the sign-in. The pair is
+    valid once ``uow`` commits. platform: default derived from the user agent."""
+    info = uow.info
+    derived_name, derived_platform = describe(info.user_agent)
+    refresh = new_opaque_token()
+    lifetime = (svc.settings.mobile_session_ttl if kind is SessionKind.MOBILE
+                else min(svc.settings.refresh_token_ttl, svc.settings.session_max_lifetime))
+    methods = tuple(m.value for m in amr)
+    session_id = await sessions.create(
+        user_id=user.id, kind=kind.value, amr=methods, now=uow.now,
+        expires_at=uow.now + timedelta(seconds=lifetime),
+        device_name=device_name or derived_name, platform=platform or derived_platform,
+        user_agent=info.user_agent, ip_address=info.ip_address)
+    await sessions.add_refresh_token(session_id=session_id, token_hash=hash_token(refresh),
+                                     now=uow.now)
+    uow.audit(AuditAction.SIGNIN_SUCCEEDED, user.id, session_id=str(session_id),
+              device=device_name or derived_name, amr=list(methods))
+    return token_pair(svc, user, session_id, refresh, methods, refresh_ttl=lifetime)
 
 
 def token_pair(svc: Services, user: UserRecord, session_id: uuid.UUID, refresh_token: str,
-               amr: tuple[str, ...]) -> TokenPair:
-    """A fresh access token for the session plus ``refresh_token``."""
+               amr: tuple[str, ...], *, refresh_ttl: int | None = None) -> TokenPair:
+    """A fresh access token for the session plus ``refresh_token``; refresh_ttl: seconds
+    the refresh token may live (default ``refresh_token_ttl``)."""
     access = svc.access_tokens.issue(user_id=user.id, session_id=session_id, now=svc.clock(),
                                      amr=amr)
     return TokenPair(access_token=access, refresh_token=refresh_token,
                      expires_in=svc.access_tokens.ttl, session_id=session_id, user=user,
-                     refresh_expires_in=svc.settings.refresh_token_ttl)
+                     refresh_expires_in=refresh_ttl or svc.settings.refresh_token_ttl)

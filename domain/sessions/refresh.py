@@ -12,7 +12,7 @@ from datetime import timedelta
 from db.repositories import sessions
 from domain.errors import TokenReuseDetected, Unauthenticated
 from domain.messages import kinds
-from domain.names import AuditAction, RevokeReason
+from domain.names import AuditAction, RevokeReason, SessionKind
 from domain.services import RequestInfo, Services
 from domain.sessions.opening import TokenPair, token_pair
 from domain.tokens import AccessClaims, derive_child_token, hash_token
@@ -47,8 +47,10 @@ async def refresh(svc: Services, *, refresh_token: str, info: RequestInfo) -> To
             await sessions.mark_rotated(record.id, now)
             await sessions.add_refresh_token(session_id=record.session_id, now=now,
                                              token_hash=hash_token(child), parent_id=record.id)
-            await sessions.touch(record.session_id, now=now,
-                                 expires_at=min(idle_expiry, record.session_created_at + lifetime))
+            # a paired device's session has a fixed lifetime (MOBILE_SESSION_TTL), no sliding
+            await sessions.touch(record.session_id, now=now, expires_at=(
+                record.session_expires_at if record.session_kind == SessionKind.MOBILE
+                else min(idle_expiry, record.session_created_at + lifetime)))
         elif now - record.rotated_at > grace:
             reused = True
             await sessions.revoke(record.session_id, now=now, reason=RevokeReason.TOKEN_REUSE)

@@ -15,12 +15,14 @@ from domain.errors import (
 )
 from domain.names import AuditAction, AuthMethod
 from domain.services import RequestInfo, Services
-from domain.sessions.opening import TokenPair, open_session
+from domain.sessions.opening import TokenPair
+from domain.two_factor.challenge import TwoFactorRequired, sign_in_or_challenge
 
 
 async def sign_in(svc: Services, *, email: str, password: str, device_name: str | None,
-                  info: RequestInfo) -> TokenPair:
-    """Password sign-in; opens a web session with ``amr: ["pwd"]``.
+                  info: RequestInfo) -> TokenPair | TwoFactorRequired:
+    """Password sign-in; opens a web session with ``amr: ["pwd"]``, or returns
+    TwoFactorRequired when the account has two-factor on (no session yet).
 
     raises InvalidCredentials for an unknown email, a wrong password and a locked account
     alike (same body; one bcrypt check for the first two), then EmailNotVerified /
@@ -65,5 +67,5 @@ async def sign_in(svc: Services, *, email: str, password: str, device_name: str 
     if svc.hasher.needs_rehash(user.password_hash):  # BCRYPT_ROUNDS rose since it was set
         with contextlib.suppress(Overloaded):  # the upgrade can wait for a quieter sign-in
             await users.set_password_hash(user.id, await svc.hasher.hash(password), svc.clock())
-    return await open_session(svc, user, amr=(AuthMethod.PASSWORD,), info=info,
-                              device_name=device_name)
+    return await sign_in_or_challenge(svc, user, first_factor=AuthMethod.PASSWORD, info=info,
+                                      device_name=device_name)

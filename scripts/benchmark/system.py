@@ -85,7 +85,7 @@ class System:
                     "BCRYPT_ROUNDS": str(self.bcrypt_rounds), "PORT": str(free_port()),
                     "JWT_SECRET": secrets.token_urlsafe(48),
                     "PASSWORD_PEPPER": secrets.token_urlsafe(48),
-                    "ENCRYPTION_KEY": secrets.token_urlsafe(48),
+                    "ENCRYPTION_KEY": secrets.token_urlsafe(32),  # a Fernet key: 32 bytes
                     "WEB_CONCURRENCY": str(self.web_workers), "PYTHONUNBUFFERED": "1",
                     # all load comes from one IP: limits stay on (their cost is measured) but
                     # out of reach

@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 from aiosmtplib import SMTPRecipientRefused, SMTPRecipientsRefused, SMTPResponseException
+from cryptography.fernet import Fernet
 
 from domain.accounts import normalize_email
+from domain.encryption import SecretBox, UndecryptableSecret
 from domain.errors import (
     PermanentDeliveryError,
     TransientDeliveryError,
@@ -108,9 +110,28 @@ def test_opaque_tokens():
 def test_production_settings_need_strong_secrets():
     with pytest.raises(SettingsError, match=r"JWT_SECRET.*PASSWORD_PEPPER"):
         Settings.from_env({"ENVIRONMENT": "production"})
+    key, old_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     strong = {"ENVIRONMENT": "production", "JWT_SECRET": "j" * 32, "PASSWORD_PEPPER": "p" * 32,
-              "ENCRYPTION_KEY": "e" * 32}
+              "ENCRYPTION_KEY": f"{key},{old_key}"}  # rotation: the first encrypts
     assert Settings.from_env(strong).environment == "production"
+    with pytest.raises(SettingsError, match="ENCRYPTION_KEY must be one Fernet key"):
+        Settings.from_env({**strong, "ENCRYPTION_KEY": "e" * 32})
+
+
+def test_secrets_at_rest_rotate_and_never_hold_the_plaintext():
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    before = SecretBox(Settings(environment="test", encryption_key=old))
+    ciphertext = before.encrypt("JBSWY3DPEHPK3PXP")
+    assert "JBSWY3DPEHPK3PXP" not in ciphertext
+    after = SecretBox(Settings(environment="test", encryption_key=f"{new},{old}"))
+    assert after.decrypt(ciphertext) == "JBSWY3DPEHPK3PXP"
+    rotated = after.rotate(ciphertext)
+    assert SecretBox(Settings(environment="test", encryption_key=new)).decrypt(
+        rotated) == "JBSWY3DPEHPK3PXP"
+    with pytest.raises(UndecryptableSecret):
+        SecretBox(Settings(environment="test", encryption_key=new)).decrypt(ciphertext)
+    dev = SecretBox(Settings(environment="test"))  # the fixed dev key: stable across processes
+    assert SecretBox(Settings(environment="test")).decrypt(dev.encrypt("x")) == "x"
 
 
 def test_the_default_environment_is_production_and_refuses_dev_secrets():
