@@ -131,3 +131,19 @@ async def sign_in(client: Any, email: str, password: str = PASSWORD, **extra: An
 
 def bearer(access_token: str) -> dict[str, str]:
     return {"authorization": f"Bearer {access_token}"}
+
+
+def decode_qr(data_url: str) -> str:
+    """The text of the QR code in a ``data:image/png;base64,...`` URL, read back with
+    zxing-cpp (an independent decoder, as a phone's camera app would)."""
+    import base64
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    assert data_url.startswith("data:image/png;base64,"), data_url[:40]
+    image = Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1])))
+    found = zxingcpp.read_barcodes(image)
+    assert len(found) == 1, f"{len(found)} codes in the image"
+    return found[0].text
