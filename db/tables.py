@@ -104,6 +104,7 @@ class OutboxMessage(Table, tablename="outbox_messages"):
     status = Varchar(length=16, default="pending", index=True)  # pending|sending|sent|failed
     attempts = Integer(default=0)
     last_error = Text(null=True, default=None)
+    provider_message_id = Varchar(length=64, null=True, default=None)  # e.g. Twilio's SID
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow(), index=True)
     sent_at = Timestamptz(null=True, default=None)

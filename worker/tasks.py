@@ -14,7 +14,9 @@ from domain.errors import PermanentDeliveryError
 from domain.messages.delivery import Outcome, OutgoingMessage, deliver
 from domain.messages.kinds import Channel
 from domain.settings import Settings
+from worker.channels import DeliveryChannel
 from worker.channels.email import SmtpChannel
+from worker.channels.sms import SmsChannel
 
 log = logging.getLogger("latchkey.worker")
 
@@ -34,13 +36,14 @@ class Sender:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.email = SmtpChannel(settings)
-        self.channels = {Channel.EMAIL.value: self.email}
+        self.channels: dict[str, DeliveryChannel] = {Channel.EMAIL.value: self.email,
+                                               Channel.SMS.value: SmsChannel(settings)}
 
-    async def __call__(self, message: OutgoingMessage) -> None:
+    async def __call__(self, message: OutgoingMessage) -> str | None:
         channel = self.channels.get(message.channel)
         if channel is None:
             raise PermanentDeliveryError(f"no {message.channel} channel configured")
-        await channel.deliver(message)
+        return await channel.deliver(message)
 
     async def close(self) -> None:
         for channel in self.channels.values():

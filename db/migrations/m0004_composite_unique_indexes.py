@@ -1,6 +1,6 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-ID = "2026-12-04T07:44:53:000000"
+ID = "2026-12-04T08:00:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "unique (user_id, device_token) and (user_id, channel)"
 

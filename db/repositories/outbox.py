@@ -43,10 +43,13 @@ async def claim(message_id: uuid.UUID, now: datetime) -> OutboxRecord | None:
 
 
 async def finish(message_id: uuid.UUID, *, status: str, now: datetime,
-                 error: str | None = None) -> None:
-    """Move a claimed message to sent, failed, or back to pending for a retry."""
+                 error: str | None = None, provider_id: str | None = None) -> None:
+    """Move a claimed message to sent, failed, or back to pending for a retry.
+    provider_id: the provider's id of the sent message (Twilio's SID), when known."""
     values: dict[Any, Any] = {OutboxMessage.status: status, OutboxMessage.updated_at: now,
                               OutboxMessage.last_error: error}
+    if provider_id:
+        values[OutboxMessage.provider_message_id] = provider_id[:64]
     if status == SENT:
         values[OutboxMessage.sent_at] = now
     await OutboxMessage.update(values).where(

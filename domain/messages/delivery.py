@@ -33,6 +33,7 @@ class OutgoingMessage:
     channel: str
     recipient: str
     data: dict[str, Any] = field(repr=False)
+    attempt: int = 1  # 1 on the first try; a channel may cap retries of risky errors by it
 
 
 class Outcome(StrEnum):
@@ -42,7 +43,8 @@ class Outcome(StrEnum):
     FAILED = "failed"
 
 
-Sender = Callable[[OutgoingMessage], Awaitable[None]]
+# Sends one message; returns the provider's id of it (Twilio's SID) when there is one.
+Sender = Callable[[OutgoingMessage], Awaitable[str | None]]
 
 
 def _lifetime(seconds: int) -> str:
@@ -89,9 +91,10 @@ async def deliver(message_id: uuid.UUID, *, send: Sender, settings: Settings, cl
                             error=f"unknown message kind {record.kind!r}")
         return Outcome.FAILED
     data["app_url"] = settings.app_url.rstrip("/")
-    message = OutgoingMessage(record.id, kind, record.channel, record.recipient, data)
+    message = OutgoingMessage(record.id, kind, record.channel, record.recipient, data,
+                              attempt=record.attempts)
     try:
-        await send(message)
+        provider_id = await send(message)
     except PermanentDeliveryError as exc:
         await outbox.finish(record.id, status=outbox.FAILED, now=clock(), error=str(exc)[:500])
         return Outcome.FAILED
@@ -100,5 +103,5 @@ async def deliver(message_id: uuid.UUID, *, send: Sender, settings: Settings, cl
         status = outbox.FAILED if final_attempt else outbox.PENDING
         await outbox.finish(record.id, status=status, now=clock(), error=error[:500])
         return Outcome.FAILED if final_attempt else Outcome.RETRY
-    await outbox.finish(record.id, status=outbox.SENT, now=clock())
+    await outbox.finish(record.id, status=outbox.SENT, now=clock(), provider_id=provider_id)
     return Outcome.SENT

@@ -54,7 +54,8 @@ class SmtpChannel:
         return client
 
     async def deliver(self, message: OutgoingMessage) -> None:
-        """Render ``message`` (text + HTML) and send it."""
+        """Render ``message`` (text + HTML) and send it. Returns None: SMTP gives no id
+        (the Message-ID header is ours)."""
         await self.send(render(message, sender=self._settings.mail_from))
 
     async def send(self, envelope: Envelope) -> None:
