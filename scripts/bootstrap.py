@@ -8,6 +8,7 @@ below the entry points (pyproject.toml, ``[tool.importlinter]``).
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from db.redis.limits import RedisRateLimiter
 from db.redis.lockout import RedisLockout
 from db.redis.queue import ArqDispatcher
 from domain.clock import Clock, utcnow
+from domain.encryption import uses_dev_key
 from domain.passwords.admission import HashAdmission
 from domain.passwords.hashing import PasswordHasher
 from domain.services import Services
@@ -33,9 +35,14 @@ QUEUE_NAME = "arq:queue"
 def settings_or_exit(process: str, *, secrets_required: bool = True) -> Settings:
     """``Settings.from_env()``, or exit with one readable line naming every problem."""
     try:
-        return Settings.from_env(secrets_required=secrets_required)
+        settings = Settings.from_env(secrets_required=secrets_required)
     except SettingsError as exc:
         raise SystemExit(f"latchkey {process}: {exc}") from None
+    if secrets_required and uses_dev_key(settings):  # only development/test get this far
+        logging.getLogger("latchkey").warning(
+            "latchkey %s: ENCRYPTION_KEY is not set; using the fixed development key "
+            "(secrets at rest are not protected; never in production)", process)
+    return settings
 
 
 def bind_database(settings: Settings) -> Engine:
