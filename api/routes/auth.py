@@ -26,14 +26,17 @@ from domain.sessions.signin import sign_in
 from domain.tokens import AccessClaims
 from domain.two_factor.challenge import TwoFactorRequired
 
+SignedIn = Response[TokenPairResponse | TwoFactorRequiredResponse]
+
 
 def signed_in(result: TokenPair | TwoFactorRequired, transport: str, svc: Services
-              ) -> Response[TokenPairResponse] | TwoFactorRequiredResponse:
+              ) -> SignedIn:
     """A TokenPair response, or TwoFactorRequired when a second factor must follow."""
     if isinstance(result, TwoFactorRequired):
-        return TwoFactorRequiredResponse(requires_two_factor=True, two_factor_token=result.token,
-                                         two_factor_methods=result.methods)  # type: ignore[arg-type]
-    return token_pair(result, transport, svc)
+        return Response(TwoFactorRequiredResponse(
+            requires_two_factor=True, two_factor_token=result.token,
+            two_factor_methods=result.methods))  # type: ignore[arg-type]
+    return token_pair(result, transport, svc)  # type: ignore[return-value]
 
 
 def token_pair(pair: TokenPair, transport: str, svc: Services) -> Response[TokenPairResponse]:
@@ -63,7 +66,7 @@ class AuthController(Controller):
     @post("/signin", status_code=200, guards=[rate_limit(RateLimit.SIGNIN)],
           responses=problems(400, 401, 403, 429, 503))
     async def signin(self, request: Request, data: SignInRequest, svc: Services
-                     ) -> Response[TokenPairResponse] | TwoFactorRequiredResponse:
+                     ) -> Response[TokenPairResponse | TwoFactorRequiredResponse]:
         """Sign in with email and password; opens a session and returns a TokenPair, or
         TwoFactorRequired when the account has two-factor on (then answer the challenge).
 
