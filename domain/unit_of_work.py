@@ -71,10 +71,14 @@ class UnitOfWork:
         return message_id
 
     def alert(self, kind: MessageKind, *, user: UserRecord, device: RequestInfo | None = None,
-              device_name: str | None = None) -> uuid.UUID:
-        """Queue a security alert about ``device`` (default: this request's client)."""
-        return self.send(kind, user=user, data=alert_data(
-            now=self.now, device=device or self.info, device_name=device_name))
+              device_name: str | None = None, data: dict[str, Any] | None = None) -> uuid.UUID:
+        """Queue a security alert about ``device`` (default: this request's client); ``data``:
+        the kind's own template values (``method``, ``remaining``), never a secret.
+
+        The row is written once, on email; the worker routes it when it delivers it, by the
+        user's notification preferences (domain/messages/routing.py)."""
+        return self.send(kind, user=user, data={**alert_data(
+            now=self.now, device=device or self.info, device_name=device_name), **(data or {})})
 
     def end_sessions(self, session_ids: Iterable[uuid.UUID]) -> None:
         """Deny-list these (already revoked) sessions after commit: their access tokens fail
