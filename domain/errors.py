@@ -96,6 +96,27 @@ class Conflict(DomainError):
     detail = "The request conflicts with the current state."
 
 
+class TwoFactorNotEnabled(Conflict):
+    """The two-factor method named is not on (disable), or none is (new backup codes)."""
+
+    code = "two_factor_not_enabled"
+    detail = "Two-factor authentication with this method is not turned on."
+
+
+class TotpAlreadyEnabled(Conflict):
+    """An authenticator app is already active; turn it off before enrolling another."""
+
+    code = "totp_already_enabled"
+    detail = "An authenticator app is already set up. Turn it off first to set up another."
+
+
+class TotpNotPending(Conflict):
+    """/totp/verify without an enrolment waiting (never started, or already verified)."""
+
+    code = "totp_not_pending"
+    detail = "No authenticator app is waiting to be verified. Start with /totp/enable."
+
+
 class InvalidCode(DomainError):
     """A wrong, used or unknown one-time code (TOTP, SMS, backup, contact code)."""
 
