@@ -117,6 +117,27 @@ class TotpNotPending(Conflict):
     detail = "No authenticator app is waiting to be verified. Start with /totp/enable."
 
 
+class MobileDisabled(Conflict):
+    """Mobile access is off for this account: turn it on before pairing (API.md /v1/mobile)."""
+
+    code = "mobile_disabled"
+    detail = "Mobile access is turned off for this account. Turn it on first."
+
+
+class TooManyPendingTokens(Conflict):
+    """Too many unused, unexpired pairing tokens (at most 3; API.md /v1/mobile/pair-token)."""
+
+    code = "too_many_pending"
+    detail = "Too many pairing codes are waiting to be used. Use one or let them expire."
+
+
+class TooManyDevices(Conflict):
+    """The account already has the most paired mobile devices allowed (5)."""
+
+    code = "too_many_devices"
+    detail = "Too many devices are paired. Unpair one before pairing another."
+
+
 class InvalidCode(DomainError):
     """A wrong, used or unknown one-time code (TOTP, SMS, backup, contact code)."""
 
