@@ -1,4 +1,5 @@
-"""Pending two-factor sign-ins: the challenge token's SHA-256, never the token."""
+"""Pending two-factor sign-ins: the challenge token's SHA-256, never the token; wrong answers
+counted in the row."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import uuid
 from datetime import datetime
 
 from db.tables import TwoFactorChallenge
+from domain.records import TwoFactorChallengeRecord
 
 
 async def create(*, user_id: uuid.UUID, token_hash: str, first_factor: str,
@@ -18,3 +20,40 @@ async def create(*, user_id: uuid.UUID, token_hash: str, first_factor: str,
         device_name=device_name, expires_at=expires_at, created_at=now, ip_address=ip_address,
         user_agent=user_agent))
     return challenge_id
+
+
+FIELDS = (TwoFactorChallenge.id, TwoFactorChallenge.user_id, TwoFactorChallenge.first_factor,
+          TwoFactorChallenge.device_name, TwoFactorChallenge.attempts,
+          TwoFactorChallenge.expires_at, TwoFactorChallenge.used_at)
+
+
+async def find(token_hash: str) -> TwoFactorChallengeRecord | None:
+    """The challenge whose token has this SHA-256, used or not, expired or not."""
+    row = await TwoFactorChallenge.select(*FIELDS).where(
+        TwoFactorChallenge.token_hash == token_hash).first()
+    return TwoFactorChallengeRecord(**row) if row else None
+
+
+async def reserve_attempt(challenge_id: uuid.UUID, *, now: datetime,
+                          max_attempts: int) -> int | None:
+    """Count one answer against a live challenge (unused, unexpired, under ``max_attempts``)
+    in one conditional UPDATE, before the code is checked: parallel answers get at most
+    ``max_attempts`` checks on any engine. Returns the attempt number (1-based), or None when
+    the challenge is used, expired or out of attempts."""
+    rows = await TwoFactorChallenge.update(
+        {TwoFactorChallenge.attempts: TwoFactorChallenge.attempts + 1}
+    ).where(
+        (TwoFactorChallenge.id == challenge_id) & TwoFactorChallenge.used_at.is_null()
+        & (TwoFactorChallenge.expires_at > now)
+        & (TwoFactorChallenge.attempts < max_attempts)
+    ).returning(TwoFactorChallenge.attempts)
+    return int(rows[0]["attempts"]) if rows else None
+
+
+async def mark_used(challenge_id: uuid.UUID, now: datetime) -> bool:
+    """Conditionally mark the challenge answered; False if a parallel request did first.
+    Call inside the transaction that opens the session, so exactly one session results."""
+    rows = await TwoFactorChallenge.update({TwoFactorChallenge.used_at: now}).where(
+        (TwoFactorChallenge.id == challenge_id) & TwoFactorChallenge.used_at.is_null()
+    ).returning(TwoFactorChallenge.id)
+    return bool(rows)

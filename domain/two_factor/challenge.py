@@ -1,17 +1,39 @@
 """The second step of a sign-in: after a right first factor, an account with two-factor on
-gets a challenge instead of a session (GoTrue's AAL2 step-up; Kratos' second login flow)."""
+gets a challenge instead of a session (GoTrue's AAL2 step-up; Kratos' second login flow).
+
+A challenge is answered once: each answer first reserves one of ``MAX_ATTEMPTS`` attempts in
+a conditional UPDATE (so parallel guesses get no more checks than that), and the right one
+marks it used in the transaction that opens the session (so one token yields one session).
+Every answer also counts toward the account lockout of password sign-in (OWASP ASVS 2.2.1).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
 
-from db.repositories import two_factor_challenges
-from domain.names import AuthMethod
-from domain.records import UserRecord
+from db.repositories import audit, two_factor_challenges, users
+from domain.accounts.emails import normalize_email
+from domain.errors import (
+    InvalidCode,
+    InvalidOneTimeToken,
+    OneTimeTokenExpired,
+    RateLimited,
+    TooManyAttempts,
+    ValidationFailed,
+)
+from domain.messages import kinds
+from domain.names import AuditAction, AuthMethod
+from domain.records import TwoFactorChallengeRecord, UserRecord
 from domain.services import RequestInfo, Services
-from domain.sessions.opening import TokenPair, open_session
+from domain.sessions.opening import TokenPair, open_session, start_session
 from domain.tokens import hash_token, new_opaque_token
+
+MAX_ATTEMPTS = 5  # wrong answers that end a challenge (API.md /challenge/verify)
+
+# RFC 8176 §2 value recorded in ``amr`` for each challenge method
+SECOND_FACTOR = {"totp": AuthMethod.ONE_TIME_PASSWORD, "sms": AuthMethod.SMS,
+                 "backup": AuthMethod.BACKUP_CODE}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,3 +63,91 @@ async def sign_in_or_challenge(svc: Services, user: UserRecord, *, first_factor:
             user_agent=info.user_agent,
             expires_at=uow.now + timedelta(seconds=svc.settings.two_factor_token_ttl))
     return TwoFactorRequired(raw, methods)
+
+
+async def live_challenge(svc: Services, token: str
+                         ) -> tuple[TwoFactorChallengeRecord, UserRecord]:
+    """The pending challenge of ``token`` and its (active) user, without using it.
+    raises InvalidOneTimeToken (unknown, answered, or the account was deactivated),
+    OneTimeTokenExpired (past ``two_factor_token_ttl``), TooManyAttempts (ended by
+    ``MAX_ATTEMPTS`` wrong answers: sign in again)."""
+    challenge = await two_factor_challenges.find(hash_token(token))
+    if challenge is None or challenge.used_at is not None:
+        raise InvalidOneTimeToken("The two-factor token is invalid or has already been used.")
+    if challenge.expires_at <= svc.clock():
+        raise OneTimeTokenExpired("The two-factor token has expired. Sign in again.")
+    if challenge.attempts >= MAX_ATTEMPTS:
+        raise TooManyAttempts()
+    user = await users.get_by_id(challenge.user_id)
+    if user is None or not user.is_active:  # same answer as an unknown token
+        raise InvalidOneTimeToken("The two-factor token is invalid or has already been used.")
+    return challenge, user
+
+
+async def verify_challenge(svc: Services, *, token: str, method: str, code: str,
+                           info: RequestInfo) -> TokenPair:
+    """Answer the challenge of ``token`` with ``code`` of ``method`` (``totp`` | ``sms`` |
+    ``backup``) and open the session, ``amr`` = (first factor, second): ``["pwd", "otp"]``,
+    ``["email", "sms"]``, ``["pwd", "backup"]`` (RFC 8176 §2). The device name given at
+    sign-in carries over.
+
+    raises InvalidOneTimeToken / OneTimeTokenExpired (the token: unknown or used, expired),
+    ValidationFailed (``method`` is not enabled for the account), InvalidCode (wrong code: one
+    attempt of ``MAX_ATTEMPTS`` and of the account lockout gone), TooManyAttempts (the
+    ``MAX_ATTEMPTS``-th wrong code ended the challenge, or it had ended), RateLimited (the
+    account is locked out: ``lockout_duration`` s).
+    """
+    challenge, user = await live_challenge(svc, token)
+    if method not in user.two_factor_methods:  # NIST 800-63B: only enrolled factors count
+        raise ValidationFailed([("method", f"{method} is not enabled for this account; "
+                                           f"use one of {', '.join(user.two_factor_methods)}")])
+    attempt = await two_factor_challenges.reserve_attempt(
+        challenge.id, now=svc.clock(), max_attempts=MAX_ATTEMPTS)
+    if attempt is None:  # a parallel answer used it or took the last attempt
+        await live_challenge(svc, token)
+        raise InvalidOneTimeToken("The two-factor token is invalid or has already been used.")
+    account = normalize_email(user.email)
+    locked_attempt, _ = await svc.lockout.begin(account)
+    if locked_attempt is None:
+        raise RateLimited(svc.settings.lockout_duration,
+                          limit=f"sign-in attempts per account, {svc.settings.lockout_threshold}"
+                                f" failures in {svc.settings.lockout_window} s",
+                          setting="LOCKOUT_THRESHOLD")
+    from domain.two_factor import second_factors  # top-level once totp.py is committed
+
+    refusal = await second_factors.check(svc, user, method, code, info=info)
+    if refusal is not None:
+        await _wrong_code(svc, user, account, locked_attempt, method=method, info=info)
+        if attempt >= MAX_ATTEMPTS:
+            raise TooManyAttempts()
+        raise InvalidCode(refusal)
+    await svc.lockout.succeeded(account)
+    return await _open(svc, challenge, user, SECOND_FACTOR[method], info=info)
+
+
+async def _wrong_code(svc: Services, user: UserRecord, account: str, attempt: int, *,
+                      method: str, info: RequestInfo) -> None:
+    locked = await svc.lockout.failed(account, attempt)
+    async with svc.unit_of_work(info) as uow:
+        uow.audit(AuditAction.TWO_FACTOR_CHALLENGE_FAILED, user.id, method=method)
+        if locked:
+            uow.audit(AuditAction.LOCKOUT_STARTED, user.id,
+                      seconds=svc.settings.lockout_duration)
+
+
+async def _open(svc: Services, challenge: TwoFactorChallengeRecord, user: UserRecord,
+                second: AuthMethod, *, info: RequestInfo) -> TokenPair:
+    """Use the challenge up and open the session in one transaction (open_session's rules:
+    a new-device alert for a device not seen for ``new_device_window`` s)."""
+    new_device = await audit.is_new_device(
+        user.id, info.user_agent,
+        since=svc.clock() - timedelta(seconds=svc.settings.new_device_window))
+    async with svc.unit_of_work(info) as uow:
+        if not await two_factor_challenges.mark_used(challenge.id, uow.now):
+            raise InvalidOneTimeToken("The two-factor token is invalid or has already been used.")
+        pair = await start_session(svc, uow, user,
+                                   amr=(AuthMethod(challenge.first_factor), second),
+                                   device_name=challenge.device_name)
+        if new_device:
+            uow.alert(kinds.NEW_DEVICE_ALERT, user=user, device_name=challenge.device_name)
+    return pair
