@@ -138,6 +138,14 @@ class TooManyDevices(Conflict):
     detail = "Too many devices are paired. Unpair one before pairing another."
 
 
+class LastAdmin(Conflict):
+    """The change would leave no active admin (demoting, deactivating or deleting the last
+    one); raised inside the transaction that counted the admins, so it is race-free."""
+
+    code = "last_admin"
+    detail = "This is the last active admin account; make another admin first."
+
+
 class InvalidCode(DomainError):
     """A wrong, used or unknown one-time code (TOTP, SMS, backup, contact code)."""
 
