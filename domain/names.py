@@ -92,6 +92,14 @@ class RateLimit(StrEnum):
         return f"{self.value.replace('_', ' ')} per IP"
 
 
+class Role(StrEnum):
+    """``users.roles`` entries (API.md ``ROLES``): checked in one place,
+    ``domain.users.access``."""
+
+    ADMIN = "admin"
+    USER = "user"
+
+
 class SessionKind(StrEnum):
     """``sessions.kind`` (API.md Session)."""
 
