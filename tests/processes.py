@@ -35,10 +35,10 @@ def web_answers(url: str) -> bool:
         return False
 
 
-def wait_for_system(url: str) -> None:
+def wait_for_system(url: str, redis_url: str = REDIS_URL) -> None:
     """Until the web process at ``url`` answers and an arq worker reports its health."""
     wait_until(lambda: web_answers(url), "web")
-    r = redis.Redis.from_url(REDIS_URL)
+    r = redis.Redis.from_url(redis_url)
     try:
         wait_until(lambda: r.exists("arq:queue:health-check"), "worker")
     finally:
@@ -46,22 +46,25 @@ def wait_for_system(url: str) -> None:
 
 
 @contextlib.contextmanager
-def running_system(smtp_port: int, **env: str) -> Iterator[str]:
+def running_system(smtp_port: int, procs: list[subprocess.Popen[bytes]] | None = None,
+                   **env: str) -> Iterator[str]:
     """Start web + worker processes on this run's database and Redis; yield the API URL.
-    ``env``: extra environment variables (e.g. ``RATE_LIMIT_SIGNIN``)."""
+    ``env``: extra environment variables (e.g. ``RATE_LIMIT_SIGNIN``, another ``REDIS_URL``);
+    ``procs``: a list that receives the [web, worker] processes."""
     port = free_port()
     environ = {**os.environ, "ENVIRONMENT": "test", "DATABASE_URL": DATABASE_URL,
                "REDIS_URL": REDIS_URL, "SMTP_PORT": str(smtp_port), "BCRYPT_ROUNDS": "4",
                "APP_URL": "https://app.example.test", **env}
-    procs = [
+    procs = [] if procs is None else procs
+    procs += [
         subprocess.Popen([str(BIN / "uvicorn"), "api.app:create_app", "--factory",
                           "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
                          env=environ),
-        subprocess.Popen([str(BIN / "arq"), "worker.settings.WorkerSettings"], env=environ),
+        subprocess.Popen([sys.executable, "-m", "worker"], env=environ),  # as the Procfile
     ]
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for_system(url)
+        wait_for_system(url, environ["REDIS_URL"])
         yield url
     finally:
         for proc in procs:

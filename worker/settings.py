@@ -1,4 +1,4 @@
-"""arq worker: ``arq worker.settings.WorkerSettings`` (the Procfile's worker process).
+"""arq worker settings: ``python -m worker`` runs them (the Procfile's worker process).
 
 Cron jobs run here too (unique per tick across workers): the outbox sweep every 10 s and
 the cleanup of expired rows hourly. Logging: arq prints two INFO lines per job run; for the

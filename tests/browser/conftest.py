@@ -88,7 +88,7 @@ def live(smtp, clean) -> Iterator[LiveSystem]:
             subprocess.Popen([str(BIN / "uvicorn"), "api.app:create_app", "--factory",
                               "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
                              env=env, stdout=out, stderr=subprocess.STDOUT),
-            subprocess.Popen([str(BIN / "arq"), "worker.settings.WorkerSettings"],
+            subprocess.Popen([sys.executable, "-m", "worker"],
                              env=env, stdout=out, stderr=subprocess.STDOUT),
         ]
     try:

@@ -1,0 +1,36 @@
+"""``python -m worker``: the Procfile's worker process — arq's worker for
+``worker.settings.WorkerSettings``, kept running through Redis outages
+(:class:`worker.resilient.ResilientWorker`).
+
+Options are arq's: ``--burst``, ``-v``/``--verbose`` run the resilient worker; anything else
+(``--check``, ``--watch DIR``, ``--custom-log-dict``, ``-V``) is handed to arq's own CLI
+unchanged.
+"""
+
+from __future__ import annotations
+
+import logging.config
+import sys
+
+from arq.cli import cli as arq_cli
+from arq.logs import default_log_config
+from arq.worker import get_kwargs
+
+SETTINGS_PATH = "worker.settings.WorkerSettings"
+OWN_OPTIONS = {"--burst", "--no-burst", "-v", "--verbose"}
+
+
+def main(argv: list[str]) -> None:
+    if any(arg not in OWN_OPTIONS for arg in argv):
+        arq_cli.main(args=[*argv, SETTINGS_PATH], prog_name="python -m worker")
+        return
+    logging.config.dictConfig(default_log_config(verbose="-v" in argv or "--verbose" in argv))
+    from worker.resilient import ResilientWorker
+    from worker.settings import WorkerSettings
+
+    burst = {"burst": True} if "--burst" in argv else {}
+    ResilientWorker(**{**get_kwargs(WorkerSettings), **burst}).run()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,75 @@
+"""arq's worker, kept alive through Redis outages.
+
+arq's own worker exits with ``redis.exceptions.ConnectionError`` the moment Redis goes away
+(seen on real processes: a few seconds' Redis restart stopped every delivery until a person
+restarted the worker, and under honcho took the whole dev system down). Here the poll loop and
+the start-up wait for Redis instead: one warning when an outage begins, one line when it ends,
+a capped backoff in between. Jobs in flight fail on their own and are retried; messages
+committed meanwhile stay pending in the outbox and the sweep re-enqueues them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from arq.connections import create_pool
+from arq.worker import Worker
+from redis.exceptions import RedisError
+
+log = logging.getLogger("latchkey.worker")
+
+OUTAGE_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
+BACKOFF_START, BACKOFF_MAX = 0.2, 5.0  # seconds between two tries while Redis is away
+
+
+class ResilientWorker(Worker):
+    """A :class:`arq.worker.Worker` whose start-up and poll loop wait out Redis outages of
+    any length (backoff 0.2 s doubling to 5 s) instead of exiting. Signals stop it as before."""
+
+    _outage_since: float | None = None
+    _backoff: float = BACKOFF_START
+
+    async def _outage(self, exc: BaseException) -> None:
+        if self._outage_since is None:
+            self._outage_since = time.monotonic()
+            log.warning("Redis is unavailable (%s); waiting for it, jobs resume when it is back",
+                        type(exc).__name__)
+        await asyncio.sleep(self._backoff)
+        self._backoff = min(self._backoff * 2, BACKOFF_MAX)
+
+    def _recovered(self) -> None:
+        if self._outage_since is not None:
+            log.info("Redis is back after %.1f s; resuming", time.monotonic() - self._outage_since)
+            self._outage_since, self._backoff = None, BACKOFF_START
+
+    async def main(self) -> None:
+        while self._pool is None:  # arq gives up after 5 tries; a worker keeps waiting
+            try:
+                self._pool = await create_pool(
+                    self.redis_settings, job_deserializer=self.job_deserializer,
+                    job_serializer=self.job_serializer, default_queue_name=self.queue_name,
+                    expires_extra_ms=self.expires_extra_ms)
+            except OUTAGE_ERRORS as exc:
+                await self._outage(exc)
+        self._recovered()
+        await super().main()
+
+    async def _poll_iteration(self) -> None:
+        try:
+            await super()._poll_iteration()
+        except OUTAGE_ERRORS as exc:
+            await self._outage(exc)
+            return
+        self._recovered()
+
+    async def close(self) -> None:
+        """arq's close, minus the crash when Redis is still away at shutdown: the health-check
+        key then expires by itself, and on_shutdown (pools, SMTP) still runs."""
+        try:
+            await super().close()
+        except OUTAGE_ERRORS:
+            if self.on_shutdown:
+                await self.on_shutdown(self.ctx)
+            self._pool = None
