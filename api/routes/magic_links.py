@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Request, Response, post
+from litestar import Controller, Request, post
 from litestar.di import Provide
 
 from api.deps import provide_services, request_info
 from api.guards import rate_limit
 from api.openapi import problems
-from api.routes.auth import signed_in
+from api.routes.auth import SignedIn, signed_in
 from api.schemas import (
     CHECK_INBOX,
     Camel,
@@ -16,8 +16,6 @@ from api.schemas import (
     Message,
     OpaqueToken,
     RefreshTransport,
-    TokenPairResponse,
-    TwoFactorRequiredResponse,
 )
 from domain.names import RateLimit
 from domain.passwordless import request_magic_link, verify_magic_link
@@ -51,7 +49,7 @@ class MagicLinkController(Controller):
     @post("/verify", status_code=200, guards=[rate_limit(RateLimit.TOKEN)],
           responses=problems(400, 429))
     async def verify(self, request: Request, data: MagicLinkVerifyRequest, svc: Services
-                     ) -> Response[TokenPairResponse] | TwoFactorRequiredResponse:
+                     ) -> SignedIn:
         """Sign in with the token from a magic link: a TokenPair (`amr: ["email"]`), or
         TwoFactorRequired when the account has two-factor on. Using the link marks the email
         verified. 400 `token_expired`, or `invalid_token` (unknown, used, or a deactivated
