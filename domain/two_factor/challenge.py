@@ -30,6 +30,7 @@ from domain.sessions.opening import TokenPair, open_session, start_session
 from domain.tokens import hash_token, new_opaque_token
 
 MAX_ATTEMPTS = 5  # wrong answers that end a challenge (API.md /challenge/verify)
+USED = "The two-factor token is invalid or has already been used."
 
 # RFC 8176 §2 value recorded in ``amr`` for each challenge method
 SECOND_FACTOR = {"totp": AuthMethod.ONE_TIME_PASSWORD, "sms": AuthMethod.SMS,
@@ -73,14 +74,14 @@ async def live_challenge(svc: Services, token: str
     ``MAX_ATTEMPTS`` wrong answers: sign in again)."""
     challenge = await two_factor_challenges.find(hash_token(token))
     if challenge is None or challenge.used_at is not None:
-        raise InvalidOneTimeToken("The two-factor token is invalid or has already been used.")
+        raise InvalidOneTimeToken(USED)
     if challenge.expires_at <= svc.clock():
         raise OneTimeTokenExpired("The two-factor token has expired. Sign in again.")
     if challenge.attempts >= MAX_ATTEMPTS:
         raise TooManyAttempts()
     user = await users.get_by_id(challenge.user_id)
     if user is None or not user.is_active:  # same answer as an unknown token
-        raise InvalidOneTimeToken("The two-factor token is invalid or has already been used.")
+        raise InvalidOneTimeToken(USED)
     return challenge, user
 
 
@@ -105,7 +106,7 @@ async def verify_challenge(svc: Services, *, token: str, method: str, code: str,
         challenge.id, now=svc.clock(), max_attempts=MAX_ATTEMPTS)
     if attempt is None:  # a parallel answer used it or took the last attempt
         await live_challenge(svc, token)
-        raise InvalidOneTimeToken("The two-factor token is invalid or has already been used.")
+        raise InvalidOneTimeToken(USED)
     account = normalize_email(user.email)
     locked_attempt, _ = await svc.lockout.begin(account)
     if locked_attempt is None:
@@ -144,7 +145,9 @@ async def _open(svc: Services, challenge: TwoFactorChallengeRecord, user: UserRe
         since=svc.clock() - timedelta(seconds=svc.settings.new_device_window))
     async with svc.unit_of_work(info) as uow:
         if not await two_factor_challenges.mark_used(challenge.id, uow.now):
-            raise InvalidOneTimeToken("The two-factor token is invalid or has already been used.")
+            raise InvalidOneTimeToken(USED)
+        # read again: the profile in the pair shows the backup code just used
+        user = await users.get_by_id(user.id) or user
         pair = await start_session(svc, uow, user,
                                    amr=(AuthMethod(challenge.first_factor), second),
                                    device_name=challenge.device_name)
