@@ -2,13 +2,18 @@
 
 ``python -m scripts.mailbox [--port 1025] [--dir var/mail]`` stores each message as an .eml
 file and prints its recipient and subject, then each link alone on a line after a blank one,
-so the link is the last thing on screen and copies cleanly. Tests use :class:`Mailbox`
-in-process to read what the worker sent and to script failure replies (451, 550).
+so the link is the last thing on screen and copies cleanly. ``--sms-port PORT`` also runs an
+SMS inbox: the local Twilio stub (scripts/twilio_stub.py) on that port, printing each SMS on
+one line marked ``[sms]`` with its code last; it accepts the credentials in TWILIO_ACCOUNT_SID
+and TWILIO_AUTH_TOKEN (default: the dev values scripts/dev exports). ``--sms-only`` runs the
+SMS inbox without the SMTP sink. Tests use :class:`Mailbox` in-process to read what the worker
+sent and to script failure replies (451, 550).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import signal
 import threading
@@ -21,6 +26,7 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 
 from scripts.embedded_redis import free_port
+from scripts.twilio_stub import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, TwilioStub
 
 LINK_RE = re.compile(r"https?://[^\s<>\"']+")
 
@@ -115,14 +121,32 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=1025)
     parser.add_argument("--dir", type=Path, default=Path("var/mail"))
+    parser.add_argument("--sms-port", type=int, default=None,
+                        help="also print SMS sent to a Twilio stub on this port")
+    parser.add_argument("--sms-only", action="store_true",
+                        help="with --sms-port: no SMTP sink, only the SMS inbox")
     args = parser.parse_args()
-    controller = Mailbox(directory=args.dir, echo=True).start(args.host, args.port)
-    print(f"[mailbox] SMTP sink on {args.host}:{args.port}, saving to {args.dir}/", flush=True)
+    if args.sms_only and args.sms_port is None:
+        parser.error("--sms-only needs --sms-port")
+    controller = None
+    if not args.sms_only:
+        controller = Mailbox(directory=args.dir, echo=True).start(args.host, args.port)
+        print(f"[mailbox] SMTP sink on {args.host}:{args.port}, saving to {args.dir}/",
+              flush=True)
+    sms = None
+    if args.sms_port is not None:
+        sms = TwilioStub(os.environ.get("TWILIO_ACCOUNT_SID") or DEV_ACCOUNT_SID,
+                         os.environ.get("TWILIO_AUTH_TOKEN") or DEV_AUTH_TOKEN, echo=True)
+        sms.start(args.host, args.sms_port)
+        print(f"[mailbox] SMS inbox (Twilio stub) on {sms.base_url}", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     stop.wait()
-    controller.stop()
+    if sms is not None:
+        sms.stop()
+    if controller is not None:
+        controller.stop()
 
 
 if __name__ == "__main__":

@@ -20,6 +20,10 @@ from aiohttp import web
 from scripts.embedded_redis import free_port
 
 MESSAGES = "/2010-04-01/Accounts/{sid}/Messages.json"
+# The credentials scripts/dev gives the worker and the dev mailbox's SMS inbox (not Twilio's).
+DEV_ACCOUNT_SID = "ACdevelopment"
+DEV_AUTH_TOKEN = "development-token"
+DEV_FROM_NUMBER = "+15005550006"
 CODE_RE = re.compile(r"\b(\d{6})\b")
 
 
@@ -36,6 +40,14 @@ class ReceivedSms:
         """The 6-digit code in the body, if any."""
         match = CODE_RE.search(self.body)
         return match.group(1) if match else None
+
+
+def announcement(sms: ReceivedSms) -> str:
+    """What the dev mailbox prints for one SMS, on one line marked ``[sms]``:
+    ``[sms] to +14155552671: <body>  code: 123456``, the code (when there is one) last so it
+    copies cleanly with a double-click."""
+    line = f"[sms] to {sms.to}: {' '.join(sms.body.split())}"
+    return f"{line}  code: {sms.code}" if sms.code else line
 
 
 @dataclass(frozen=True)
@@ -59,14 +71,14 @@ class TwilioStub:
         self.received: list[ReceivedSms] = []
         self.replies: list[Reply] = []
         self.requests = 0
-        self.port = 0
+        self.host, self.port = "127.0.0.1", 0
         self._changed = threading.Condition()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def reset(self) -> None:
         with self._changed:
@@ -89,7 +101,7 @@ class TwilioStub:
                           str(form.get("Body", "")), "SM" + uuid.uuid4().hex, time.time())
         if reply.status == 201 or reply.delivered:
             if self.echo:
-                print(f"[sms] to {sms.to}: {sms.body}", flush=True)
+                print(announcement(sms), flush=True)
             with self._changed:
                 self.received.append(sms)
                 self._changed.notify_all()
@@ -116,7 +128,7 @@ class TwilioStub:
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> TwilioStub:
         """Serve in a daemon thread until :meth:`stop`; returns self (``.port`` set)."""
-        self.port = port or free_port(host)
+        self.host, self.port = host, port or free_port(host)
         started = threading.Event()
 
         def serve() -> None:

@@ -1,6 +1,6 @@
-"""Email templates: ``<kind>.txt`` and ``<kind>.html`` beside this file, ``$name``
-placeholders (string.Template); subjects come from the kind's declaration in
-``domain/messages/kinds.py``. HTML values are escaped."""
+"""Message templates beside this file, ``$name`` placeholders (string.Template): emails are
+``<kind>.txt`` and ``<kind>.html`` (HTML values escaped), subjects come from the kind's
+declaration in ``domain/messages/kinds.py``; SMS are ``<kind>.sms.txt`` (plain text)."""
 
 from __future__ import annotations
 
@@ -73,3 +73,11 @@ def render(message: OutgoingMessage, *, sender: str) -> Envelope:
     email.attach(MIMEText(_template(f"{message.kind.name}.html").substitute(escaped), "html", UTF8))
     return Envelope(sender=parseaddr(sender)[1], recipients=[message.recipient],
                     data=email.as_bytes())
+
+
+def render_sms(message: OutgoingMessage) -> str:
+    """The SMS body of ``message``: ``<kind>.sms.txt`` with its data, stripped. Holds the code:
+    never log it. raises KeyError for a missing template value (a bug: the delivery retries,
+    then fails the message)."""
+    values: dict[str, Any] = {"name": "", **message.data}
+    return _template(f"{message.kind.name}.sms.txt").substitute(values).strip()
