@@ -212,4 +212,4 @@ class Health(Camel):
 
 class Readiness(Camel):
     status: Literal["ok", "unavailable"]
-    failed: list[Literal["database", "redis"]] = []
+    failed: list[Literal["database", "redis", "worker"]] = []

@@ -16,6 +16,7 @@ from litestar import Litestar
 
 from domain.settings import Settings
 from scripts.mailbox import Mailbox
+from worker.resilient import ResilientWorker
 from worker.settings import WorkerSettings
 
 PASSWORD = "correct horse battery staple"
@@ -62,7 +63,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
 @contextlib.asynccontextmanager
 async def running_worker(settings: Settings, clock: MutableClock) -> AsyncIterator[Worker]:
     """A real arq worker (the Procfile's, minus cron) in this event loop."""
-    worker = Worker(
+    worker = ResilientWorker(
         functions=WorkerSettings.functions, on_startup=WorkerSettings.on_startup,
         on_shutdown=WorkerSettings.on_shutdown, keep_result=WorkerSettings.keep_result,
         redis_settings=RedisSettings.from_dsn(settings.redis_url),

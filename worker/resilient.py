@@ -12,24 +12,32 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import time
 
 from arq.connections import create_pool
 from arq.worker import Worker
 from redis.exceptions import RedisError
 
+from db.redis import heartbeat
+
 log = logging.getLogger("latchkey.worker")
 
 OUTAGE_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 BACKOFF_START, BACKOFF_MAX = 0.2, 5.0  # seconds between two tries while Redis is away
+HEARTBEAT_EVERY = 5.0  # seconds between two heartbeats (``/ready`` checks their age)
 
 
 class ResilientWorker(Worker):
     """A :class:`arq.worker.Worker` whose start-up and poll loop wait out Redis outages of
-    any length (backoff 0.2 s doubling to 5 s) instead of exiting. Signals stop it as before."""
+    any length (backoff 0.2 s doubling to 5 s) instead of exiting, and records a heartbeat
+    every 5 s while it polls (db/redis/heartbeat.py). Signals stop it as before."""
 
     _outage_since: float | None = None
     _backoff: float = BACKOFF_START
+    _last_beat: float = 0.0
+    _id = f"{socket.gethostname()}:{os.getpid()}"
 
     async def _outage(self, exc: BaseException) -> None:
         if self._outage_since is None:
@@ -59,6 +67,9 @@ class ResilientWorker(Worker):
     async def _poll_iteration(self) -> None:
         try:
             await super()._poll_iteration()
+            if time.monotonic() - self._last_beat >= HEARTBEAT_EVERY:
+                await heartbeat.beat(self.pool, self._id, time.time())
+                self._last_beat = time.monotonic()
         except OUTAGE_ERRORS as exc:
             await self._outage(exc)
             return

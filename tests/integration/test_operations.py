@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -15,12 +16,24 @@ from domain.maintenance import delete_expired
 from domain.settings import Settings
 from scripts.embedded_redis import EmbeddedRedis, free_port
 from tests.environment import DATABASE_URL
-from tests.support import lifespan, register, sign_in, verified_user, wait_mail
+from tests.support import (
+    lifespan,
+    register,
+    running_worker,
+    serving,
+    sign_in,
+    verified_user,
+    wait_mail,
+)
 
 
 async def test_health_ready_and_schema(client):
     assert (await client.get("/health")).json() == {"status": "ok"}
-    assert (await client.get("/ready")).status_code == 200
+    for _ in range(100):  # the worker's first poll writes its heartbeat
+        if (await client.get("/ready")).status_code == 200:
+            break
+        await asyncio.sleep(0.02)
+    assert (await client.get("/ready")).json() == {"status": "ok"}
     schema = await client.get("/schema/openapi.json")
     assert schema.status_code == 200
     assert "/v1/auth/refresh" in schema.json()["paths"]
@@ -36,6 +49,24 @@ async def test_ready_names_redis_when_it_is_down(settings, clock):
         response = await client.get("/ready")
     assert response.status_code == 503
     assert response.json()["failed"] == ["redis"]
+
+
+async def test_ready_names_the_worker_when_none_polls(settings, clock):
+    async with serving(settings, clock, worker=False) as client:
+        response = await client.get("/ready")
+        assert response.status_code == 503
+        assert response.json()["failed"] == ["worker"]
+        async with running_worker(settings, clock):
+            for _ in range(100):
+                if (await client.get("/ready")).status_code == 200:
+                    break
+                await asyncio.sleep(0.02)
+            assert (await client.get("/ready")).status_code == 200
+        # heartbeats are wall time (they cross processes): with max age 0 the last one is old
+        stale = settings.replace(worker_heartbeat_max_age=0)
+    async with serving(stale, clock, worker=False) as client:
+        await asyncio.sleep(0.01)
+        assert (await client.get("/ready")).json()["failed"] == ["worker"]
 
 
 def run_module(module: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
