@@ -28,6 +28,7 @@ from domain.records import TwoFactorChallengeRecord, UserRecord
 from domain.services import RequestInfo, Services
 from domain.sessions.opening import TokenPair, open_session, start_session
 from domain.tokens import hash_token, new_opaque_token
+from domain.two_factor import second_factors
 
 MAX_ATTEMPTS = 5  # wrong answers that end a challenge (API.md /challenge/verify)
 USED = "The two-factor token is invalid or has already been used."
@@ -114,8 +115,6 @@ async def verify_challenge(svc: Services, *, token: str, method: str, code: str,
                           limit=f"sign-in attempts per account, {svc.settings.lockout_threshold}"
                                 f" failures in {svc.settings.lockout_window} s",
                           setting="LOCKOUT_THRESHOLD")
-    from domain.two_factor import second_factors  # top-level once totp.py is committed
-
     refusal = await second_factors.check(svc, user, method, code, info=info)
     if refusal is not None:
         await _wrong_code(svc, user, account, locked_attempt, method=method, info=info)
