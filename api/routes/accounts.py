@@ -18,6 +18,7 @@ from api.schemas import (
     TokenRequest,
 )
 from domain import accounts
+from domain.contacts import devices
 from domain.names import RateLimit
 from domain.services import Services
 from domain.tokens import AccessClaims
@@ -61,5 +62,8 @@ class AccountController(Controller):
 
     @get("/profile", dependencies=SIGNED_IN, security=BEARER, responses=problems(401))
     async def profile(self, claims: AccessClaims) -> Profile:
-        """The signed-in user's profile."""
-        return Profile.of(await accounts.get_profile(claims.user_id))
+        """The signed-in user's profile, with its push devices."""
+        user = await accounts.get_profile(claims.user_id)
+        # the count rides on the user row: no second query for an account without devices
+        found = await devices.list_devices(user.id) if user.push_device_count > 0 else []
+        return Profile.of(user, found)
