@@ -2,12 +2,14 @@
 
 GET never uses the token (mail scanners prefetch links): it shows a "Sign in" button whose
 form carries the token in a hidden field. The POST uses it
-(``domain.passwordless.verify_magic_link``) and shows who is signed in; the session is opened
-but its tokens stay on the server's side of the page (an app that wants them handles
-``/auth/magic`` itself and calls ``POST /v1/auth/magic-link/verify``). When the account has
+(``domain.passwordless.verify_magic_link``) and shows who is signed in: the session is opened
+(it is listed among the account's sessions) but the page hands no token to the browser; an
+app that wants the tokens handles ``/auth/magic`` itself and calls
+``POST /v1/auth/magic-link/verify``. When the account has
 two-factor on, the POST shows a code form that posts back here with the challenge token in a
-hidden field (``domain.two_factor.challenge.verify_challenge``). Every answer is at the bare
-path, so no URL the browser keeps afterwards holds a token.
+hidden field (``domain.two_factor.challenge.verify_challenge``); with SMS two-factor its
+second button has the code texted (``domain.two_factor.sms.send_challenge_code``). Every
+answer is at the bare path, so no URL the browser keeps afterwards holds a token.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from domain.one_time_secrets import purposes
 from domain.passwordless import verify_magic_link
 from domain.services import Services
 from domain.sessions.opening import TokenPair
+from domain.two_factor import sms
 from domain.two_factor.challenge import TwoFactorRequired, verify_challenge
 
 PATH = purposes.MAGIC_LINK.link_path or "/auth/magic"
@@ -43,14 +46,15 @@ Short = Annotated[str, Meta(max_length=64)]
 class MagicForm(Struct):
     """Both forms of the page (application/x-www-form-urlencoded): the button posts
     ``token``; the code form posts ``two_factor_token``, ``methods`` (what to offer again
-    after a wrong code), ``method`` and ``code``. ``_csrf_token`` is read by the CSRF
-    middleware and ignored here."""
+    after a wrong code) and ``method`` + ``code``, or ``send_sms`` (its second button).
+    ``_csrf_token`` is read by the CSRF middleware and ignored here."""
 
     token: OpaqueToken | None = None
     two_factor_token: OpaqueToken | None = None
     methods: Short = ""
     method: Short = ""
     code: Short = ""
+    send_sms: Short = ""  # the "Text me a code" button
 
 
 def incomplete() -> Template:
@@ -63,12 +67,15 @@ def signed_in(pair: TokenPair) -> Template:
 
 
 def code_form(two_factor_token: str, methods: list[str], *, method: str = "",
-              error: str | None = None, status: int = 200) -> Template:
-    """The second-factor form; ``error``: the sentence shown under the code field."""
+              error: str | None = None, notice: str | None = None, status: int = 200
+              ) -> Template:
+    """The second-factor form; ``error``: the sentence shown under the code field;
+    ``notice``: news above the form (an SMS was sent)."""
     offered = [m for m in METHODS if m in methods] or list(METHODS)
     return render("magic_link_two_factor.html", status=status, action=PATH,
                   two_factor_token=two_factor_token, methods=offered, labels=METHODS,
-                  method=method if method in offered else offered[0], error=error)
+                  method=method if method in offered else offered[0], error=error,
+                  notice=notice)
 
 
 class MagicLinkPage(Controller):
@@ -102,18 +109,22 @@ class MagicLinkPage(Controller):
     async def _second_factor(self, request: Request, svc: Services, data: MagicForm,
                              token: str) -> Template:
         methods = data.methods.split()
-        if data.method not in METHODS or not data.code.strip():
-            return code_form(token, methods, method=data.method, status=400,
-                             error="Choose how you confirm it is you and enter the code.")
         try:
-            pair = await verify_challenge(
-                svc, token=token, method=data.method, code=data.code.strip(),
-                info=request_info(request))
+            if data.send_sms:  # "Text me a code": the SMS limits apply (check_sms_allowed)
+                masked = await sms.send_challenge_code(svc, token=token,
+                                                       info=request_info(request))
+                return code_form(token, methods, method="sms",
+                                 notice=f"A sign-in code is on its way to {masked}.")
+            if data.method not in METHODS or not data.code.strip():
+                return code_form(token, methods, method=data.method, status=400,
+                                 error="Choose where your code comes from and enter it.")
+            pair = await verify_challenge(svc, token=token, method=data.method,
+                                          code=data.code.strip(), info=request_info(request))
         except (e.InvalidCode, e.ValidationFailed) as exc:
             message = ("; ".join(m for _, m in exc.errors) if isinstance(exc, e.ValidationFailed)
-                       else exc.detail)
+                       else exc.detail).rstrip(".")
             return code_form(token, methods, method=data.method, status=400,
-                             error=f"{message} Try again.")
+                             error=f"{message}. Try again.")
         except e.TooManyAttempts as exc:
             return outcome("Too many wrong codes", "This sign-in has ended. Open a new "
                            "sign-in link and try again.", status=429, problem=exc.code,

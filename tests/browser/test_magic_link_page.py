@@ -4,6 +4,7 @@ processes, from the link in the email to "Signed in as"."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -135,11 +136,35 @@ async def test_two_factor_asks_for_a_code_on_the_page(pages, mailbox, clock):
     assert 'aria-describedby="code-help code-error"' in html
     done = await press(pages, wrong, method="totp", code=totp.at(clock()))
     assert f'Signed in as <strong id="email">{email}</strong>' in assert_page(done, 200)
-    newest = await Session.select(Session.amr).order_by(Session.created_at,
-                                                        ascending=False).first()
-    assert newest["amr"] == "email otp"
+    assert sorted(r["amr"] for r in await Session.select(Session.amr)) == ["email otp", "pwd"]
     used = await press(pages, wrong, method="totp", code=totp.at(clock()))
     assert "This sign-in has ended" in assert_page(used, 400)
+
+
+async def test_sms_two_factor_texts_a_code_from_the_page(pages, mailbox, twilio):
+    email, phone = "ravi@example.com", "+14155552672"
+    await verified_user(pages, mailbox, email)
+    auth = bearer((await sign_in(pages, email)).json()["accessToken"])
+    assert (await pages.post("/v1/auth/two-factor/sms/enable", headers=auth, json={
+        "phoneNumber": phone, "password": PASSWORD})).status_code == 200
+    enrol = (await asyncio.to_thread(twilio.wait_for, phone))[0].code
+    assert (await pages.post("/v1/auth/two-factor/sms/verify", headers=auth,
+                             json={"code": enrol})).status_code == 200
+    assert (await pages.post("/v1/auth/magic-link/request",
+                             json={"email": email})).status_code == 200
+    link = (await wait_mail(mailbox, email, subject=SUBJECT))[0].links[0]
+
+    asked = await press(pages, await pages.get(link))
+    html = assert_page(asked, 200)
+    assert FormFields(html).values["methods"] == "sms backup"
+    assert '<button type="submit" name="send_sms" value="1" formnovalidate>' in html
+    assert len(twilio.to(phone)) == 1  # showing the form texts nothing
+    texted = await press(pages, asked, send_sms="1")
+    assert "A sign-in code is on its way to +1******2672." in assert_page(texted, 200)
+    code = (await asyncio.to_thread(twilio.wait_for, phone, 2))[1].code
+    done = await press(pages, texted, method="sms", code=code)
+    assert f'Signed in as <strong id="email">{email}</strong>' in assert_page(done, 200)
+    assert sorted(r["amr"] for r in await Session.select(Session.amr)) == ["email sms", "pwd"]
 
 
 async def test_no_token_in_our_logs(pages, mailbox, caplog):
