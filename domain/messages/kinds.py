@@ -39,6 +39,10 @@ class MessageKind:
 
 KINDS: dict[str, MessageKind] = {}
 
+# Security alerts may go on every channel; the worker picks by the person's preferences
+# (domain/messages/routing.py). Email first: uow.alert queues the alert there.
+ALERT_CHANNELS = (Channel.EMAIL, Channel.SMS, Channel.PUSH)
+
 
 def declare(kind: MessageKind) -> MessageKind:
     """Register ``kind``; raises ValueError for a name declared twice or an optional alert."""
@@ -58,14 +62,14 @@ WELCOME = declare(MessageKind("welcome", "Welcome to latchkey", optional=True))
 RESET_PASSWORD = declare(MessageKind("reset_password", "Reset your password",
                                      secret=purposes.RESET_PASSWORD))
 PASSWORD_RESET_ALERT = declare(MessageKind("alert_password_reset", "Your password was reset",
-                                           security_alert=True, critical=True))
+                                           ALERT_CHANNELS, security_alert=True, critical=True))
 PASSWORD_CHANGED_ALERT = declare(MessageKind("alert_password_changed",
-                                             "Your password was changed", security_alert=True,
-                                             critical=True))
+                                             "Your password was changed", ALERT_CHANNELS,
+                                             security_alert=True, critical=True))
 TOKEN_REUSE_ALERT = declare(MessageKind("alert_token_reuse", "We signed out a session of yours",
-                                        security_alert=True, critical=True))
+                                        ALERT_CHANNELS, security_alert=True, critical=True))
 NEW_DEVICE_ALERT = declare(MessageKind("alert_new_device", "New sign-in to your account",
-                                       security_alert=True))
+                                       ALERT_CHANNELS, security_alert=True))
 MAGIC_LINK = declare(MessageKind("magic_link", "Your sign-in link", secret=purposes.MAGIC_LINK))
 SMS_TWO_FACTOR_ENROL = declare(MessageKind("sms_two_factor_enrol", "Your verification code",
                                            channels=(Channel.SMS,),
@@ -78,16 +82,20 @@ CONTACT_CODE_EMAIL = declare(MessageKind("contact_code_email", "Your verificatio
 CONTACT_CODE_SMS = declare(MessageKind("contact_code_sms", "Your verification code",
                                        channels=(Channel.SMS,), secret=purposes.CONTACT_SMS))
 TWO_FACTOR_ENABLED_ALERT = declare(MessageKind(
-    "alert_two_factor_enabled", "Two-factor authentication was turned on", security_alert=True))
+    "alert_two_factor_enabled", "Two-factor authentication was turned on", ALERT_CHANNELS,
+    security_alert=True))
 TWO_FACTOR_DISABLED_ALERT = declare(MessageKind(
     "alert_two_factor_disabled", "Two-factor authentication was turned off",
-    security_alert=True, critical=True))
+    ALERT_CHANNELS, security_alert=True, critical=True))
 BACKUP_CODES_REGENERATED_ALERT = declare(MessageKind(
-    "alert_backup_codes_regenerated", "New backup codes were generated", security_alert=True))
+    "alert_backup_codes_regenerated", "New backup codes were generated", ALERT_CHANNELS,
+    security_alert=True))
 BACKUP_CODE_USED_ALERT = declare(MessageKind(
-    "alert_backup_code_used", "A backup code was used to sign in", security_alert=True))
+    "alert_backup_code_used", "A backup code was used to sign in", ALERT_CHANNELS,
+    security_alert=True))
 DEVICE_PAIRED_ALERT = declare(MessageKind(
-    "alert_device_paired", "A new device was paired with your account", security_alert=True))
+    "alert_device_paired", "A new device was paired with your account", ALERT_CHANNELS,
+    security_alert=True))
 ACCOUNT_DEACTIVATED_ALERT = declare(MessageKind(
-    "alert_account_deactivated", "Your account was deactivated", security_alert=True,
-    critical=True))
+    "alert_account_deactivated", "Your account was deactivated", ALERT_CHANNELS,
+    security_alert=True, critical=True))
