@@ -51,12 +51,14 @@ class Sender:
 
 
 async def deliver_message(ctx: dict[str, Any], message_id: str) -> str:
-    """Deliver one outbox message; safe to run twice (the claim makes the rerun a no-op)."""
+    """Deliver one outbox message, or route a security alert into one message per channel
+    and enqueue those; safe to run twice (the claim makes the rerun a no-op)."""
     settings: Settings = ctx["settings"]
     job_try: int = ctx.get("job_try", 1)
     outcome = await deliver(
         uuid.UUID(message_id), send=ctx["sender"], settings=settings, clock=ctx["clock"],
         final_attempt=job_try >= settings.delivery_max_tries,
+        dispatch=ctx["container"].services.dispatch,  # the routes of a security alert
     )
     if outcome is Outcome.RETRY:
         raise Retry(defer=backoff(job_try, settings.delivery_retry_base))

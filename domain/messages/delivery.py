@@ -1,5 +1,6 @@
 """The delivery pipeline the worker runs for each outbox row: claim, mint the kind's
-secret, send on the kind's channel, record the outcome.
+secret, send on the kind's channel, record the outcome. A security alert is first routed by
+the person's notification preferences into one row per channel (domain/messages/routing.py).
 
 The worker mints each message's secret right before sending: the raw token or code exists
 only in worker memory and in the message; the database keeps its hash (ARCHITECTURE.md).
@@ -8,7 +9,7 @@ only in worker memory and in the message; the database keeps its hash (ARCHITECT
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -18,6 +19,7 @@ from db.transaction import transaction
 from domain import one_time_secrets
 from domain.clock import Clock
 from domain.errors import PermanentDeliveryError, TransientDeliveryError
+from domain.messages import routing
 from domain.messages.kinds import KINDS, MessageKind
 from domain.one_time_secrets import SecretForm
 from domain.records import OutboxRecord
@@ -41,10 +43,13 @@ class Outcome(StrEnum):
     SKIPPED = "skipped"  # another run claimed it, or it was already sent: idempotent no-op
     RETRY = "retry"
     FAILED = "failed"
+    ROUTED = "routed"  # a security alert, replaced by one message per chosen channel
 
 
 # Sends one message; returns the provider's id of it (Twilio's SID) when there is one.
 Sender = Callable[[OutgoingMessage], Awaitable[str | None]]
+# Enqueues committed outbox messages (domain.services.Dispatcher); must not raise.
+Dispatch = Callable[[Sequence[uuid.UUID]], Awaitable[None]]
 
 
 def _lifetime(seconds: int) -> str:
@@ -72,20 +77,31 @@ async def _mint(kind: MessageKind, record: OutboxRecord, data: dict[str, Any],
 
 
 async def deliver(message_id: uuid.UUID, *, send: Sender, settings: Settings, clock: Clock,
-                  final_attempt: bool) -> Outcome:
-    """Claim the outbox row, mint its secret, send it, record the result.
+                  final_attempt: bool, dispatch: Dispatch | None = None) -> Outcome:
+    """Claim the outbox row, mint its secret, send it, record the result. A security alert
+    is routed instead: its routes are committed with the claim and handed to ``dispatch``
+    (without one, the outbox sweep delivers them), and ROUTED is returned.
 
     raises nothing for delivery problems: returns RETRY (transient, row back to pending) or
     FAILED (permanent, an unknown kind, or transient on the ``final_attempt``).
     """
+    routes: list[uuid.UUID] | None = None
     async with transaction():
         record = await outbox.claim(message_id, clock())
         if record is None:
             return Outcome.SKIPPED
         kind = KINDS.get(record.kind)
         data = dict(record.data)
-        if kind is not None:
+        if kind is not None and routing.needs_routing(kind, record):
+            routes = await routing.route(record, kind, clock())
+        if routes is not None:
+            await outbox.finish(record.id, status=outbox.SENT, now=clock())
+        elif kind is not None:
             await _mint(kind, record, data, settings, clock)
+    if routes is not None:
+        if dispatch is not None and routes:
+            await dispatch(routes)
+        return Outcome.ROUTED
     if kind is None:  # a row written by a newer release, or by hand: never guess
         await outbox.finish(record.id, status=outbox.FAILED, now=clock(),
                             error=f"unknown message kind {record.kind!r}")
