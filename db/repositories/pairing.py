@@ -55,19 +55,28 @@ async def add_token(*, user_id: uuid.UUID, token_hash: str, expires_at: datetime
         created_by=created_by))
 
 
-async def count_pending(user_id: uuid.UUID, now: datetime) -> int:
-    """Unused, unexpired pairing tokens of the user."""
-    return await OneTimeToken.count().where(
-        (OneTimeToken.user_id == user_id) & (OneTimeToken.purpose == PAIR_DEVICE)
-        & OneTimeToken.used_at.is_null() & (OneTimeToken.expires_at > now))
+def _unused(user_id: uuid.UUID) -> Combinable:
+    return ((OneTimeToken.user_id == user_id) & (OneTimeToken.purpose == PAIR_DEVICE)
+            & OneTimeToken.used_at.is_null())
 
 
-async def delete_pending(user_id: uuid.UUID) -> int:
-    """Delete the user's unused pairing tokens (used ones stay: the audit trail); returns
-    how many went."""
-    rows = await OneTimeToken.delete().where(
-        (OneTimeToken.user_id == user_id) & (OneTimeToken.purpose == PAIR_DEVICE)
-        & OneTimeToken.used_at.is_null()).returning(OneTimeToken.id)
+async def count_pending(user_id: uuid.UUID, now: datetime, *,
+                        besides: str | None = None) -> int:
+    """Unused, unexpired pairing tokens of the user (not counting the one hashed
+    ``besides``)."""
+    where = _unused(user_id) & (OneTimeToken.expires_at > now)
+    if besides is not None:
+        where &= OneTimeToken.token_hash != besides
+    return await OneTimeToken.count().where(where)
+
+
+async def delete_pending(user_id: uuid.UUID, *, token_hash: str | None = None) -> int:
+    """Delete the user's unused pairing tokens, only the one hashed ``token_hash`` when
+    given (used ones stay: the audit trail); returns how many went."""
+    where = _unused(user_id)
+    if token_hash is not None:
+        where &= OneTimeToken.token_hash == token_hash
+    rows = await OneTimeToken.delete().where(where).returning(OneTimeToken.id)
     return len(rows)
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from db.repositories import pairing, users
 from domain.errors import NotFound, Unauthenticated
 from domain.names import AuditAction, RevokeReason
-from domain.records import SessionRecord
+from domain.records import SessionRecord, UserRecord
 from domain.services import RequestInfo, Services
 from domain.tokens import AccessClaims
 from domain.unit_of_work import UnitOfWork
@@ -31,13 +31,18 @@ async def status(svc: Services, claims: AccessClaims) -> MobileStatus:
                         await pairing.list_devices(claims.user_id, svc.clock()))
 
 
-async def enable(svc: Services, claims: AccessClaims, info: RequestInfo) -> None:
-    """Let the caller's account pair devices; audited when it changes (idempotent)."""
+async def enable(svc: Services, claims: AccessClaims, info: RequestInfo) -> UserRecord:
+    """Let the caller's account pair devices; audited when it changes (idempotent). Returns
+    the account as it now is. raises Unauthenticated (the account is gone)."""
     async with svc.unit_of_work(info) as uow:
         await pairing.lock_user(claims.user_id)
         if await pairing.set_mobile_enabled(claims.user_id, True, uow.now):
             uow.audit(AuditAction.MOBILE_ENABLED, claims.user_id,
                       session_id=str(claims.session_id))
+        user = await users.get_by_id(claims.user_id)
+    if user is None:
+        raise Unauthenticated()
+    return user
 
 
 async def disable(svc: Services, claims: AccessClaims, info: RequestInfo) -> int:

@@ -58,20 +58,25 @@ def pairing_uri(app_url: str, token: str) -> str:
     return f"latchkey://pair?server={quote(app_url, safe='')}&token={token}"
 
 
-async def issue_pairing_token(svc: Services, claims: AccessClaims,
-                              info: RequestInfo) -> PairingToken:
+async def issue_pairing_token(svc: Services, claims: AccessClaims, info: RequestInfo, *,
+                              replaces: str | None = None) -> PairingToken:
     """A pairing token for the caller's account, valid ``pairing_token_ttl`` s; audited
-    (never the token). raises MobileDisabled, TooManyPendingTokens (3 unused),
-    TooManyDevices (5 paired), RateLimited (``rate_limit_pair_token_per_account``: counted
-    only for requests the state allows), Unauthenticated."""
+    (never the token). ``replaces``: a pending token of the account this one replaces
+    (deleted with the new one's creation; the hosted page's "New code").
+    raises MobileDisabled, TooManyPendingTokens (3 unused), TooManyDevices (5 paired),
+    RateLimited (``rate_limit_pair_token_per_account``: counted only for requests the state
+    allows), Unauthenticated."""
     user = await users.get_by_id(claims.user_id)
     if user is None:
         raise Unauthenticated()
-    await _check_room(user.id, user.mobile_enabled, svc.clock())
+    replaced = hash_token(replaces) if replaces else None
+    await _check_room(user.id, user.mobile_enabled, svc.clock(), replaced)
     await svc.limit(RateLimit.PAIR_TOKEN_PER_ACCOUNT, str(user.id))
     raw = new_opaque_token()
     async with svc.unit_of_work(info) as uow:
         await pairing.lock_user(user.id)  # parallel requests: the limits hold exactly
+        if replaced:
+            await pairing.delete_pending(user.id, token_hash=replaced)
         fresh = await users.get_by_id(user.id)
         await _check_room(user.id, fresh is not None and fresh.mobile_enabled, uow.now)
         expires_at = uow.now + timedelta(seconds=purposes.PAIR_DEVICE.ttl(svc.settings))
@@ -85,10 +90,11 @@ async def issue_pairing_token(svc: Services, claims: AccessClaims,
     return PairingToken(raw, expires_at, qr_code)
 
 
-async def _check_room(user_id: uuid.UUID, enabled: bool, now: datetime) -> None:
+async def _check_room(user_id: uuid.UUID, enabled: bool, now: datetime,
+                      replaced: str | None = None) -> None:
     if not enabled:
         raise MobileDisabled()
-    if await pairing.count_pending(user_id, now) >= MAX_PENDING_TOKENS:
+    if await pairing.count_pending(user_id, now, besides=replaced) >= MAX_PENDING_TOKENS:
         raise TooManyPendingTokens()
     if await pairing.count_devices(user_id, now) >= MAX_DEVICES:
         raise TooManyDevices()
