@@ -14,12 +14,13 @@ from litestar.template.config import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
 from api.pages.magic_link import MagicLinkPage
+from api.pages.mobile_pairing import MobilePairingPage
 from api.pages.rendering import csrf_config, page_error_handlers, stylesheet, template_config
 from api.pages.reset_password import ResetPasswordPage
 from api.pages.verify_email import VerifyEmailPage
 from domain.settings import Settings
 
-PAGES = [VerifyEmailPage, ResetPasswordPage, MagicLinkPage]
+PAGES = [VerifyEmailPage, ResetPasswordPage, MagicLinkPage, MobilePairingPage]
 
 
 def build(settings: Settings) -> tuple[list[ControllerRouterHandler], TemplateConfig | None]:
