@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from db.repositories import maintenance, outbox, sessions
 from domain.clock import Clock
 from domain.settings import Settings
 
 STUCK_SENDING_AFTER = 300  # seconds: longer than any SMTP timeout, so the sender is dead
+# Pairing tokens are the record of which sign-in paired which device (issue 9): seconds an
+# unused one is kept after it expired, and a used one after it was used.
+PAIRING_UNUSED_KEPT = 3600
+PAIRING_USED_KEPT = 30 * 86400
 
 
 async def sweep_outbox(settings: Settings, clock: Clock) -> list[uuid.UUID]:
@@ -35,18 +39,27 @@ async def delete_expired(settings: Settings, clock: Clock) -> dict[str, int]:
     """Delete expired one-time tokens and codes, expired two-factor challenges, expired
     sessions (with their refresh tokens) and old sent/failed messages in batches of
     ``cleanup_batch_size`` rows, ``cleanup_pause`` seconds apart; returns rows deleted per
-    table."""
+    table. Pairing tokens go later: unused ones an hour after expiry, used ones 30 days after
+    use (counted under ``one_time_tokens``)."""
     now = clock()
-    counts: dict[str, int] = {}
-    for table in maintenance.EXPIRED_ROWS:
-        cutoff = now - timedelta(seconds=settings.sent_message_retention)
-        total = 0
-        while True:
-            deleted = await maintenance.delete_batch(
-                table, now=now, cutoff=cutoff, batch=settings.cleanup_batch_size)
-            total += deleted
-            if deleted < settings.cleanup_batch_size:
-                break
-            await asyncio.sleep(settings.cleanup_pause)  # let API queries in between batches
-        counts[table] = total
+    cutoff = now - timedelta(seconds=settings.sent_message_retention)
+    counts = {table: await _delete_all(settings, table, now=now, cutoff=cutoff)
+              for table in maintenance.EXPIRED_ROWS}
+    for where in maintenance.PAIRING_ROWS:  # counted with the other one-time tokens
+        counts["one_time_tokens"] += await _delete_all(
+            settings, "one_time_tokens", where=where,
+            now=now - timedelta(seconds=PAIRING_UNUSED_KEPT),
+            cutoff=now - timedelta(seconds=PAIRING_USED_KEPT))
     return counts
+
+
+async def _delete_all(settings: Settings, table: str, *, now: datetime, cutoff: datetime,
+                      where: str | None = None) -> int:
+    total = 0
+    while True:
+        deleted = await maintenance.delete_batch(
+            table, now=now, cutoff=cutoff, batch=settings.cleanup_batch_size, where=where)
+        total += deleted
+        if deleted < settings.cleanup_batch_size:
+            return total
+        await asyncio.sleep(settings.cleanup_pause)  # let API queries in between batches

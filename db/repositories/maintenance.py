@@ -11,16 +11,26 @@ from db.tables import AuditEvent
 # One indexed condition each: an OR made PostgreSQL scan the whole table for every batch.
 # Used tokens and revoked sessions go when they expire (hours to days later).
 EXPIRED_ROWS: dict[str, str] = {
-    "one_time_tokens": "expires_at < {now}",
+    "one_time_tokens": "expires_at < {now} AND purpose <> 'pair_device'",  # see PAIRING_ROWS
     "otp_codes": "expires_at < {now}",
     "two_factor_challenges": "expires_at < {now}",  # answered or not: 5 minutes each
     "sessions": "expires_at < {now}",
     "outbox_messages": "updated_at < {cutoff} AND status IN ('sent', 'failed')",
 }
 
+# Pairing tokens outlive their expiry as the record of which sign-in paired which device:
+# unused ones go an hour after they expired ({now} = an hour ago), used ones 30 days after
+# use ({cutoff} = 30 days ago; expires_at is the indexed condition, used_at the exact one).
+PAIRING_ROWS: tuple[str, ...] = (
+    "expires_at < {now} AND purpose = 'pair_device' AND used_at IS NULL",
+    "expires_at < {cutoff} AND purpose = 'pair_device' AND used_at < {cutoff}",
+)
 
-async def delete_batch(table: str, *, now: datetime, cutoff: datetime, batch: int) -> int:
-    """Delete up to ``batch`` dead rows of ``table``; returns how many went.
+
+async def delete_batch(table: str, *, now: datetime, cutoff: datetime, batch: int,
+                       where: str | None = None) -> int:
+    """Delete up to ``batch`` dead rows of ``table`` (those matching ``where``, default
+    ``EXPIRED_ROWS[table]``); returns how many went.
 
     Small batches keep each write transaction short so the API never waits long on a lock.
     """
@@ -30,7 +40,7 @@ async def delete_batch(table: str, *, now: datetime, cutoff: datetime, batch: in
         args.append(now if match.group(1) == "now" else cutoff)
         return "{}"
 
-    where = re.sub(r"\{(now|cutoff)\}", bind, EXPIRED_ROWS[table])
+    where = re.sub(r"\{(now|cutoff)\}", bind, where or EXPIRED_ROWS[table])
     rows = await AuditEvent.raw(
         f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {where} "
         f"LIMIT {int(batch)}) RETURNING id",
