@@ -267,3 +267,11 @@ async def test_cleanup_keeps_pairing_tokens_as_the_trail_then_deletes_them(
     clock.advance(days=1)
     counts = await delete_expired(settings, clock)
     assert await pairing_rows() == [] and counts["one_time_tokens"] >= 1
+
+
+async def test_pairing_attempts_are_limited_per_ip(settings, clock):
+    async with serving(settings.replace(rate_limit_pair="2/hour"), clock) as client:
+        for _ in range(2):
+            assert (await pair(client, "B" * 43, status=400))["type"] == "invalid_token"
+        limited = await pair(client, "B" * 43, status=429)
+        assert limited["setting"] == "RATE_LIMIT_PAIR"
