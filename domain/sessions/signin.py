@@ -6,13 +6,7 @@ import contextlib
 
 from db.repositories import users
 from domain.accounts.emails import normalize_email
-from domain.errors import (
-    AccountDisabled,
-    EmailNotVerified,
-    InvalidCredentials,
-    Overloaded,
-    ValidationFailed,
-)
+from domain.errors import EmailNotVerified, InvalidCredentials, Overloaded, ValidationFailed
 from domain.names import AuditAction, AuthMethod
 from domain.services import RequestInfo, Services
 from domain.sessions.opening import TokenPair
@@ -24,9 +18,11 @@ async def sign_in(svc: Services, *, email: str, password: str, device_name: str 
     """Password sign-in; opens a web session with ``amr: ["pwd"]``, or returns
     TwoFactorRequired when the account has two-factor on (no session yet).
 
-    raises InvalidCredentials for an unknown email, a wrong password and a locked account
-    alike (same body; one bcrypt check for the first two), then EmailNotVerified /
-    AccountDisabled only after a correct password. After ``lockout_threshold`` failures in
+    raises InvalidCredentials for an unknown email, a wrong password, a deactivated or erased
+    account and a locked account alike (same body; one bcrypt check for all but the last;
+    a deactivated account is checked like an unknown one, so its password is never tested
+    and every try counts toward the lockout), then EmailNotVerified only after a correct
+    password (OWASP ASVS 2.2.1, 3.2.x). After ``lockout_threshold`` failures in
     ``lockout_window`` s the account refuses passwords for ``lockout_duration`` s.
     raises Overloaded (503) when the hashing queue refuses: no attempt counted, nothing written.
     """
@@ -37,11 +33,13 @@ async def sign_in(svc: Services, *, email: str, password: str, device_name: str 
     # The hashing queue comes first: a sign-in refused with Overloaded (503) has reserved no
     # lockout attempt and written nothing, so overload can never lock an account (issue 16).
     user = await users.get_by_email(email) if email else None  # not while holding a slot
+    # a deactivated account is verified against the dummy hash, like an unknown address
+    usable = user is not None and user.is_active
     async with svc.hasher.turn() as hashing:
         attempt, lockout_ended = await svc.lockout.begin(email or "-")
         # locked: no password check at all, so guesses learn nothing
         ok = attempt is not None and await hashing.verify(
-            password, user.password_hash if user else None)
+            password, user.password_hash if user and usable else None)
     if user is not None and lockout_ended:
         async with svc.unit_of_work(info) as uow:
             uow.audit(AuditAction.LOCKOUT_ENDED, user.id, reason="expired")
@@ -54,14 +52,13 @@ async def sign_in(svc: Services, *, email: str, password: str, device_name: str 
         locked = await svc.lockout.failed(email or "-", attempt)
         if user is not None:
             async with svc.unit_of_work(info) as uow:
-                uow.audit(AuditAction.SIGNIN_FAILED, user.id, reason="bad_credentials")
+                uow.audit(AuditAction.SIGNIN_FAILED, user.id,
+                          reason="bad_credentials" if usable else "deactivated")
                 if locked:
                     uow.audit(AuditAction.LOCKOUT_STARTED, user.id,
                               seconds=svc.settings.lockout_duration)
         raise InvalidCredentials()
     await svc.lockout.succeeded(email)
-    if not user.is_active:
-        raise AccountDisabled()
     if user.email_verified_at is None:
         raise EmailNotVerified()
     if svc.hasher.needs_rehash(user.password_hash):  # BCRYPT_ROUNDS rose since it was set
