@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from db.tables import User
-from domain.records import UserRecord
+from piccolo.columns.combination import WhereRaw
+from piccolo.query import OrderByRaw
+
+from db.engine import is_sqlite
+from db.tables import PushDevice, User
+from domain.names import Role
+from domain.records import PushDeviceRecord, UserRecord
 
 FIELDS = (
     User.id, User.email, User.password_hash, User.name, User.email_verified_at,
@@ -14,7 +21,7 @@ FIELDS = (
     User.mobile_enabled, User.totp_enabled_at, User.sms_two_factor_phone,
     User.backup_codes_remaining, User.push_device_count,
 )
-
+LIVE = User.deleted_at.is_null()  # an erased account (a tombstone) is never found
 
 
 def _record(row: dict | None) -> UserRecord | None:
@@ -23,30 +30,34 @@ def _record(row: dict | None) -> UserRecord | None:
 
 async def get_by_email(email: str) -> UserRecord | None:
     """Find by email, case-insensitively (emails compare lower-cased; API.md register)."""
-    row = await User.select(*FIELDS).where(User.email_lower == email.lower()).first()
+    row = await User.select(*FIELDS).where((User.email_lower == email.lower()) & LIVE).first()
     return _record(row)
 
 
 async def get_by_id(user_id: uuid.UUID) -> UserRecord | None:
-    return _record(await User.select(*FIELDS).where(User.id == user_id).first())
+    """The account, or None when there is none or it was erased."""
+    return _record(await User.select(*FIELDS).where((User.id == user_id) & LIVE).first())
 
 
 async def email_exists(email: str) -> bool:
     return await User.exists().where(User.email_lower == email.lower())
 
 
-async def insert(*, email: str, password_hash: str, name: str | None, now: datetime
-                 ) -> UserRecord:
-    """Insert an unverified user with the role "user"; returns it. The unique index on
-    email_lower is the last word on duplicates (raises the driver's integrity error on a
-    lost race)."""
+async def insert(*, email: str, password_hash: str, name: str | None, now: datetime,
+                 roles: Sequence[str] = ("user",), verified: bool = False) -> UserRecord:
+    """Insert a user (unverified with the role "user" unless told otherwise); returns it.
+    The unique index on email_lower is the last word on duplicates (raises the driver's
+    integrity error on a lost race)."""
     user_id = uuid.uuid4()
+    verified_at = now if verified else None
     await User.insert(
         User(id=user_id, email=email, email_lower=email.lower(), password_hash=password_hash,
-             name=name, created_at=now, updated_at=now)
+             name=name, created_at=now, updated_at=now, roles=list(roles),
+             email_verified_at=verified_at)
     )
     return UserRecord(id=user_id, email=email, password_hash=password_hash, name=name,
-                      email_verified_at=None, roles=["user"], is_active=True, created_at=now)
+                      email_verified_at=verified_at, roles=list(roles), is_active=True,
+                      created_at=now)
 
 
 async def mark_email_verified(user_id: uuid.UUID, now: datetime) -> bool:
@@ -61,3 +72,73 @@ async def set_password_hash(user_id: uuid.UUID, password_hash: str, now: datetim
     await User.update({User.password_hash: password_hash, User.updated_at: now}).where(
         User.id == user_id
     )
+
+
+async def update_profile(user_id: uuid.UUID, *, now: datetime, **fields: Any) -> None:
+    """Set profile columns of a live account: ``name``, ``phone_number`` (E.164 or None;
+    a new value clears ``phone_verified_at``), ``roles``, ``is_active``, ``email_verified``
+    (True: verified now, kept when it already was). Call inside a transaction."""
+    values: dict[Any, Any] = {User.updated_at: now}
+    if "name" in fields:
+        values[User.name] = fields["name"]
+    if "phone_number" in fields:
+        values[User.phone_number] = fields["phone_number"]
+        values[User.phone_verified_at] = None
+    if "roles" in fields:
+        values[User.roles] = list(fields["roles"])
+    if "is_active" in fields:
+        values[User.is_active] = bool(fields["is_active"])
+    await User.update(values).where((User.id == user_id) & LIVE)
+    if fields.get("email_verified"):
+        await mark_email_verified(user_id, now)
+
+
+async def lock_active_admins() -> list[uuid.UUID]:
+    """Ids of the active admins, row-locked on PostgreSQL until the transaction ends (SQLite:
+    BEGIN IMMEDIATE already serializes writers), so two admins demoting or deactivating each
+    other at once cannot both pass a "not the last admin" check. Call inside a transaction."""
+    query = User.select(User.id).where(
+        User.roles.any(Role.ADMIN.value) & User.is_active.eq(True) & LIVE)
+    if not is_sqlite():
+        query = query.lock_rows()
+    return [row["id"] for row in await query]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def search(*, role: str | None, is_active: bool | None, q: str | None, limit: int,
+                 offset: int) -> tuple[list[UserRecord], int]:
+    """(a page of live accounts, how many match in all), ordered by name (case-insensitive,
+    accounts without a name last), then email. ``q``: a substring of the email or the name,
+    case-insensitive, with LIKE wildcards taken literally."""
+    where: Any = LIVE
+    if role is not None:
+        where &= User.roles.any(role)
+    if is_active is not None:
+        where &= User.is_active.eq(is_active)
+    if q:
+        pattern = f"%{_escape_like(q.lower())}%"
+        where &= WhereRaw("(email_lower LIKE {} ESCAPE '\\' OR lower(name) LIKE {} "
+                          "ESCAPE '\\')", pattern, pattern)
+    rows = await User.select(*FIELDS).where(where).order_by(
+        OrderByRaw("CASE WHEN name IS NULL THEN 1 ELSE 0 END"), OrderByRaw("lower(name)"),
+        User.email_lower, User.id).limit(limit).offset(offset)
+    total = await User.count().where(where)
+    return [UserRecord(**row) for row in rows], total
+
+
+async def devices_of(user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[PushDeviceRecord]]:
+    """The push devices of each of these users (most recently seen first), in one query."""
+    found: dict[uuid.UUID, list[PushDeviceRecord]] = {}
+    if not user_ids:
+        return found
+    rows = await PushDevice.select(
+        PushDevice.user_id, PushDevice.id, PushDevice.platform, PushDevice.device_name,
+        PushDevice.created_at, PushDevice.last_seen_at,
+    ).where(PushDevice.user_id.is_in(list(user_ids))).order_by(PushDevice.last_seen_at,
+                                                               ascending=False)
+    for row in rows:
+        found.setdefault(row.pop("user_id"), []).append(PushDeviceRecord(**row))
+    return found
