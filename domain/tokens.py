@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -59,6 +60,7 @@ class AccessClaims:
     jti: str
     expires_at: datetime
     amr: tuple[str, ...]
+    roles: tuple[str, ...] = ()  # the account's roles when the token was issued (API.md)
 
 
 class AccessTokenCodec:
@@ -74,7 +76,7 @@ class AccessTokenCodec:
         self.ttl = ttl
 
     def issue(self, *, user_id: uuid.UUID, session_id: uuid.UUID, now: datetime,
-              amr: tuple[str, ...] = ("pwd",)) -> str:
+              amr: tuple[str, ...] = ("pwd",), roles: Sequence[str] = ()) -> str:
         """Return a signed compact JWT valid for ``ttl`` seconds from ``now``."""
         payload = {
             "sub": str(user_id),
@@ -86,6 +88,7 @@ class AccessTokenCodec:
             "aud": self.audience,
             "typ": ACCESS_TOKEN_TYPE,
             "amr": list(amr),
+            "roles": list(roles),
         }
         return jwt.encode(payload, self._secret, algorithm=ALGORITHM)
 
@@ -118,6 +121,7 @@ class AccessTokenCodec:
                 jti=str(payload["jti"]),
                 expires_at=expires_at,
                 amr=tuple(payload.get("amr") or ()),
+                roles=tuple(payload.get("roles") or ()),
             )
         except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
             raise Unauthenticated("The access token is invalid.") from exc

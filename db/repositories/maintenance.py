@@ -15,7 +15,7 @@ EXPIRED_ROWS: dict[str, str] = {
     "otp_codes": "expires_at < {now}",
     "two_factor_challenges": "expires_at < {now}",  # answered or not: 5 minutes each
     "sessions": "expires_at < {now}",
-    "outbox_messages": "updated_at < {cutoff} AND status IN ('sent', 'failed')",
+    "outbox_messages": "updated_at < {cutoff} AND status IN ('sent', 'failed', 'recorded')",
 }
 
 # Pairing tokens outlive their expiry as the record of which sign-in paired which device:

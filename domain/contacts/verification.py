@@ -25,6 +25,7 @@ from domain.errors import (
     ValidationFailed,
 )
 from domain.messages import kinds
+from domain.messages.alerts import alert_data
 from domain.messages.kinds import MessageKind
 from domain.messages.sms_policy import check_sms_allowed
 from domain.names import AuditAction, RateLimit
@@ -141,6 +142,10 @@ async def verify_code(svc: Services, user_id: uuid.UUID, *, method: Method, code
                         target, user.id):
                     raise EmailTaken()
                 await contacts.set_verified_email(user.id, target, uow.now)
+                if target.lower() != user.email.lower():
+                    uow.send(kinds.EMAIL_CHANGED_NOTICE, user=user, recipient=user.email,
+                             data={**alert_data(now=uow.now, device=info),
+                                   "new_email": mask_email(target)})
             else:
                 await contacts.set_verified_phone(user.id, target, uow.now)
             uow.audit(AuditAction.CONTACT_VERIFIED, user.id, method=method.value,

@@ -99,3 +99,8 @@ DEVICE_PAIRED_ALERT = declare(MessageKind(
 ACCOUNT_DEACTIVATED_ALERT = declare(MessageKind(
     "alert_account_deactivated", "Your account was deactivated", ALERT_CHANNELS,
     security_alert=True, critical=True))
+# To the PREVIOUS address when a verified contact code moved the account to a new one, so a
+# stolen session cannot quietly take the account's email (GoTrue's secure email change tells
+# both). Not a routed security alert: routing would send it to the new address.
+EMAIL_CHANGED_NOTICE = declare(MessageKind("email_changed_notice",
+                                           "The email address of your account was changed"))

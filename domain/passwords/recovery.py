@@ -24,7 +24,7 @@ async def forgot_password(svc: Services, *, email: str, info: RequestInfo) -> No
     email = normalize_email(email)
     await svc.limit(RateLimit.PASSWORD_FORGOT_PER_ACCOUNT, email.lower())
     user = await users.get_by_email(email)
-    if user is None:
+    if user is None or not user.is_active:  # a deactivated account could not sign in anyway
         return
     async with svc.unit_of_work(info) as uow:
         # where the request came from is recorded with the token the worker mints
@@ -42,7 +42,7 @@ async def reset_password(svc: Services, *, token: str, new_password: str,
     # Checked first without a lock, so no transaction is held while bcrypt runs.
     record = await one_time_secrets.check_link(purposes.RESET_PASSWORD, token, now=svc.clock())
     user = await users.get_by_id(record.user_id)
-    if user is None:
+    if user is None or not user.is_active:
         raise InvalidOneTimeToken()
     check_new_password(svc.settings, new_password, user.email, "newPassword")
     password_hash = await svc.hasher.hash(new_password)

@@ -80,7 +80,7 @@ def token_pair(svc: Services, user: UserRecord, session_id: uuid.UUID, refresh_t
     """A fresh access token for the session plus ``refresh_token``; refresh_ttl: seconds
     the refresh token may live (default ``refresh_token_ttl``)."""
     access = svc.access_tokens.issue(user_id=user.id, session_id=session_id, now=svc.clock(),
-                                     amr=amr)
+                                     amr=amr, roles=user.roles)
     return TokenPair(access_token=access, refresh_token=refresh_token,
                      expires_in=svc.access_tokens.ttl, session_id=session_id, user=user,
                      refresh_expires_in=refresh_ttl or svc.settings.refresh_token_ttl)

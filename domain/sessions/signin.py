@@ -58,7 +58,11 @@ async def sign_in(svc: Services, *, email: str, password: str, device_name: str 
                     uow.audit(AuditAction.LOCKOUT_STARTED, user.id,
                               seconds=svc.settings.lockout_duration)
         raise InvalidCredentials()
-    await svc.lockout.succeeded(email)
+    if not user.two_factor_methods:
+        # With two-factor on, the failures are forgiven only once the challenge is answered
+        # (verify_challenge): a known password must not reset the count that wrong second
+        # factors add to (OWASP ASVS 2.2.1).
+        await svc.lockout.succeeded(email)
     if user.email_verified_at is None:
         raise EmailNotVerified()
     if svc.hasher.needs_rehash(user.password_hash):  # BCRYPT_ROUNDS rose since it was set

@@ -77,6 +77,10 @@ async def test_a_new_email_is_proven_by_the_code_sent_there_and_becomes_the_acco
     row = await User.select(User.email_lower).first()
     assert row["email_lower"] == "ann.new@example.com"
     assert (await verify(client, auth, "email", code)).json()["type"] == "invalid_code"
+    # the previous address is told, so a stolen session cannot move the account silently
+    notice = (await wait_mail(mailbox, "ann@example.com",
+                              subject="The email address of your account was changed"))[-1]
+    assert "An***@example.com" in notice.text and code not in notice.text
 
 
 async def test_the_current_email_is_used_without_a_value(client, mailbox):

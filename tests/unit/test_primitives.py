@@ -212,3 +212,11 @@ def test_strong_and_long_passwords_pass():
 ])
 def test_device_names(agent, name, platform):
     assert describe(agent) == (name, platform)
+
+
+def test_access_tokens_carry_the_roles_claim():
+    now = datetime.now(UTC)
+    token = CODEC.issue(user_id=uuid.uuid4(), session_id=uuid.uuid4(), now=now,
+                        roles=["admin", "user"])
+    assert jwt.decode(token, options={"verify_signature": False})["roles"] == ["admin", "user"]
+    assert CODEC.decode(token, now=now).roles == ("admin", "user")
