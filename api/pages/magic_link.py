@@ -24,7 +24,9 @@ from litestar.response import Template
 from msgspec import Meta, Struct
 
 from api.deps import provide_services, request_info
+from api.pages import two_factor_step
 from api.pages.rendering import outcome, render
+from api.pages.two_factor_step import METHODS
 from api.schemas import OpaqueToken
 from domain import errors as e
 from domain.names import RateLimit
@@ -37,9 +39,6 @@ from domain.two_factor.challenge import TwoFactorRequired, verify_challenge
 
 PATH = purposes.MAGIC_LINK.link_path or "/auth/magic"
 # What the code form offers, in the order the challenge lists them (strongest first).
-METHODS = {"totp": "Code from your authenticator app",
-           "sms": "Code we sent to your phone by text message",
-           "backup": "One of your backup codes"}
 Short = Annotated[str, Meta(max_length=64)]
 
 
@@ -69,13 +68,10 @@ def signed_in(pair: TokenPair) -> Template:
 def code_form(two_factor_token: str, methods: list[str], *, method: str = "",
               error: str | None = None, notice: str | None = None, status: int = 200
               ) -> Template:
-    """The second-factor form; ``error``: the sentence shown under the code field;
-    ``notice``: news above the form (an SMS was sent)."""
-    offered = [m for m in METHODS if m in methods] or list(METHODS)
-    return render("magic_link_two_factor.html", status=status, action=PATH,
-                  two_factor_token=two_factor_token, methods=offered, labels=METHODS,
-                  method=method if method in offered else offered[0], error=error,
-                  notice=notice)
+    """The second-factor step of a page sign-in, with "Text me a code" for SMS."""
+    return two_factor_step.code_form(
+        action=PATH, two_factor_token=two_factor_token, methods=methods, intro="signing in",
+        method=method, error=error, notice=notice, sms_button=True, status=status)
 
 
 class MagicLinkPage(Controller):

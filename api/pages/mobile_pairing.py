@@ -24,7 +24,9 @@ from litestar.response import Template
 from msgspec import Meta, Struct
 
 from api.deps import provide_services, request_info
+from api.pages import two_factor_step
 from api.pages.rendering import CSP, outcome, render
+from api.pages.two_factor_step import METHODS
 from api.schemas import OpaqueToken
 from domain import errors as e
 from domain.mobile import access, pairing
@@ -42,9 +44,6 @@ SCRIPT_PATH = f"{PATH}/countdown.js"
 DEVICE = "Mobile pairing page"  # the name the page's short sign-in has in the session list
 # The QR page alone shows an image (a data: URL) and runs the countdown script.
 QR_CSP = f"{CSP}; img-src data:; script-src 'self'"
-METHODS = {"totp": "Code from your authenticator app",
-           "sms": "Code we sent to your phone by text message",
-           "backup": "One of your backup codes"}
 FormText = Annotated[str, Meta(max_length=1024)]  # the use cases apply the real rules
 Short = Annotated[str, Meta(max_length=64)]
 AccessToken = Annotated[str, Meta(min_length=1, max_length=2048, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -97,12 +96,11 @@ def sign_in_form(*, email: str = "", replaces: str | None = None, error: str | N
 
 def code_form(token: str, methods: list[str], *, replaces: str | None, method: str = "",
               error: str | None = None, status: int = 200) -> Template:
-    """The second-factor step; ``error``: the sentence shown under the code field."""
-    offered = [m for m in METHODS if m in methods] or list(METHODS)
-    return render("mobile_pair_two_factor.html", status=status, action=PATH,
-                  two_factor_token=token, methods=offered, labels=METHODS,
-                  method=method if method in offered else offered[0], error=error,
-                  replaces=replaces)
+    """The second-factor step of the page's sign-in; carries ``replaces`` along."""
+    return two_factor_step.code_form(
+        action=PATH, two_factor_token=token, methods=methods,
+        intro="signing in; then the pairing code is shown", method=method, error=error,
+        hidden={"replaces": replaces} if replaces else None, status=status)
 
 
 class MobilePairingPage(Controller):
