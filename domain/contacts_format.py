@@ -16,11 +16,14 @@ def normalize_phone(value: str, *, field: str = "phoneNumber") -> str:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException:
         number = None
-    if number is None or not value.strip().startswith("+") or not phonenumbers.is_valid_number(
-            number):
+    e164 = (phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            if number is not None else "")
+    # E.164 allows 15 digits; libphonenumber accepts a few longer numbers that no column holds
+    if (number is None or not value.strip().startswith("+") or len(e164) > 16
+            or not phonenumbers.is_valid_number(number)):
         raise ValidationFailed([(field, "must be a valid phone number in E.164 form, "
                                         "like +14155552671")])
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return e164
 
 
 def calling_code(e164: str) -> int:

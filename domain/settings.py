@@ -89,6 +89,7 @@ class Settings:
     sms_code_ttl: int = 300
     # Contacts, devices and pairing (issue 9)
     contact_code_ttl: int = 900
+    contact_code_daily_cap: int = 20  # contact codes an account may be sent per day
     pairing_token_ttl: int = 900
     mobile_session_ttl: int = 90 * 86400  # idle timeout and absolute lifetime of a paired device
     # SMS through Twilio; without credentials in development the dev mailbox prints SMS

@@ -13,7 +13,7 @@ from msgspec import Meta, Struct
 
 from api.deps import SIGNED_IN, provide_services, request_info
 from api.openapi import BEARER, problems
-from api.schemas import PRINTABLE, Camel, DeviceName
+from api.schemas import PRINTABLE, Camel, DeviceName, Password
 from domain.contacts import devices, preferences, verification
 from domain.contacts.preferences import Preference
 from domain.contacts.verification import Method
@@ -36,6 +36,7 @@ DeviceToken = Annotated[str, Meta(min_length=1, max_length=512, pattern=PRINTABL
 class SendCodeRequest(Camel):
     method: Literal["email", "sms"]
     value: ContactValue | None = None
+    password: Password | None = None  # required to move the account to another email address
 
 
 class CodeSentResponse(Struct, rename="camel"):
@@ -112,9 +113,12 @@ class NotificationController(Controller):
                         claims: AccessClaims) -> CodeSentResponse:
         """Send a 6-digit code (15 min, 5 attempts; a new one voids the older) by email or
         SMS to `value`, or without it to the account's current address / number. One send
-        per minute per method (429). The value becomes the account's contact once verified."""
-        sent = await verification.send_code(svc, claims.user_id, method=Method(data.method),
-                                            value=data.value, info=request_info(request))
+        per minute per method (429). The value becomes the account's contact once verified.
+        A new email address needs the current `password` too: the address is how the account
+        is recovered, so a stolen session alone must not move it."""
+        sent = await verification.send_code(svc, claims, method=Method(data.method),
+                                            value=data.value, password=data.password,
+                                            info=request_info(request))
         return CodeSentResponse(sent.id, data.method, sent.expires_at)
 
     @post("/verification/verify", status_code=200, security=BEARER,

@@ -22,6 +22,7 @@ from domain.errors import (
     InvalidCode,
     InvalidOneTimeToken,
     OneTimeTokenExpired,
+    RateLimited,
     ValidationFailed,
 )
 from domain.messages import kinds
@@ -30,7 +31,9 @@ from domain.messages.kinds import MessageKind
 from domain.messages.sms_policy import check_sms_allowed
 from domain.names import AuditAction, RateLimit
 from domain.one_time_secrets import Purpose, purposes
+from domain.passwords.reauthentication import reauthenticate
 from domain.services import RequestInfo, Services
+from domain.tokens import AccessClaims
 
 
 class Method(StrEnum):
@@ -84,18 +87,23 @@ def _normalized(method: Method, value: str) -> str:
         raise ValidationFailed([("value", "must be a valid email address")]) from None
 
 
-async def send_code(svc: Services, user_id: uuid.UUID, *, method: Method, value: str | None,
-                    info: RequestInfo) -> CodeSent:
+async def send_code(svc: Services, claims: AccessClaims, *, method: Method, value: str | None,
+                    info: RequestInfo, password: str | None = None) -> CodeSent:
     """Queue a verification code (6 digits, ``contact_code_ttl`` s, 5 attempts; a new code
     voids the older) to ``value``, normalised, or without it to the account's current
     address / number. Another account's address is not refused here but when the code is
     used: answering here would tell anyone which addresses have accounts (OWASP ASVS 2.5.1).
 
+    A new email address also needs the current ``password`` (re-authentication): the address
+    is how the account is recovered, so a stolen access token alone must not move it (OWASP
+    ASVS 2.5.x, 3.7.1).
+
     raises ValidationFailed (``value`` malformed, no phone number on the account, SMS to a
-    country not allowed), RateLimited (one code per minute per method,
-    RATE_LIMIT_CONTACT_CODE_PER_ACCOUNT; the SMS pumping limits), NotFound.
+    country not allowed, ``password`` missing or wrong for a new email), RateLimited (one code
+    per minute per method, RATE_LIMIT_CONTACT_CODE_PER_ACCOUNT; CONTACT_CODE_DAILY_CAP per
+    account; the SMS pumping limits; re-authentication limits), Overloaded, NotFound.
     """
-    user = await get_profile(user_id)
+    user = await get_profile(claims.user_id)
     if value is not None:
         target = _normalized(method, value)
     elif method is Method.EMAIL:
@@ -104,7 +112,16 @@ async def send_code(svc: Services, user_id: uuid.UUID, *, method: Method, value:
         target = user.phone_number
     else:
         raise ValidationFailed([("value", "the account has no phone number: send one")])
+    if method is Method.EMAIL and target.lower() != user.email.lower():
+        if password is None:
+            raise ValidationFailed([("password", "is required to change the email address")])
+        await reauthenticate(svc, claims, password, info=info, user=user)
     await svc.limit(RateLimit.CONTACT_CODE_PER_ACCOUNT, str(user.id), method.value)
+    cap = f"{svc.settings.contact_code_daily_cap}/day"  # 5 guesses a code, bounded per day
+    retry_after = await svc.rate_limiter.hit(cap, "contact_code_daily", str(user.id))
+    if retry_after is not None:
+        raise RateLimited(retry_after, limit=f"contact codes per account per day, {cap}",
+                          setting="CONTACT_CODE_DAILY_CAP")
     if method is Method.SMS:
         await check_sms_allowed(svc, user_id=user.id, phone=target, info=info, field="value")
     async with svc.unit_of_work(info) as uow:

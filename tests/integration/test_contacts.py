@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from db.tables import AuditEvent, OtpCode, User
-from tests.support import bearer, serving, sign_in, verified_user, wait_mail
+from tests.support import PASSWORD, bearer, serving, sign_in, verified_user, wait_mail
 
 CODE_SUBJECT = "Your verification code"
 PHONE = "+14155552671"
@@ -19,8 +19,11 @@ async def signed_in(client, mailbox, email: str) -> dict[str, str]:
     return bearer((await sign_in(client, email)).json()["accessToken"])
 
 
-async def send(client, auth, method: str, value: str | None = None):
+async def send(client, auth, method: str, value: str | None = None,
+               password: str | None = PASSWORD):
     body = {"method": method} | ({"value": value} if value is not None else {})
+    if method == "email" and value is not None and password is not None:
+        body["password"] = password  # a new address needs the current password
     return await client.post("/v1/notifications/verification/send", json=body, headers=auth)
 
 
@@ -52,6 +55,18 @@ async def loose(settings, clock):
     async with serving(settings.replace(rate_limit_contact_code_per_account="100/minute"),
                        clock) as test_client:
         yield test_client
+
+
+async def test_a_new_email_needs_the_current_password(client, mailbox):
+    """A stolen access token alone must not move the account's email (the recovery address)."""
+    auth = await signed_in(client, mailbox, "pat@example.com")
+    missing = await send(client, auth, "email", "thief@example.com", password=None)
+    assert missing.status_code == 400 and missing.json()["errors"][0]["field"] == "password"
+    wrong = await send(client, auth, "email", "thief@example.com", password="not the password!")
+    assert wrong.status_code == 400 and wrong.json()["errors"][0]["field"] == "password"
+    assert await OtpCode.count() == 0 and mailbox.to("thief@example.com") == []
+    same = await send(client, auth, "email", "PAT@example.com", password=None)  # not a change
+    assert same.status_code == 202
 
 
 async def test_a_new_email_is_proven_by_the_code_sent_there_and_becomes_the_account_email(
@@ -231,3 +246,17 @@ async def test_routes_need_a_bearer_token(client):
                          ("GET", "/v1/notifications/verification/status")):
         response = await client.request(method, path, json={"method": "email", "code": "1"})
         assert response.status_code == 401
+
+
+async def test_contact_codes_have_a_daily_cap(settings, mailbox, clock):
+    """5 guesses a code and a code a minute would allow ~7,200 guesses a day: a daily cap
+    per account bounds them (CONTACT_CODE_DAILY_CAP)."""
+    capped = settings.replace(contact_code_daily_cap=2,
+                              rate_limit_contact_code_per_account="100/minute")
+    async with serving(capped, clock) as client:
+        auth = await signed_in(client, mailbox, "cap@example.com")
+        for _ in range(2):
+            assert (await send(client, auth, "email")).status_code == 202
+        refused = await send(client, auth, "email")
+        assert refused.status_code == 429
+        assert refused.json()["setting"] == "CONTACT_CODE_DAILY_CAP"

@@ -220,3 +220,11 @@ def test_access_tokens_carry_the_roles_claim():
                         roles=["admin", "user"])
     assert jwt.decode(token, options={"verify_signature": False})["roles"] == ["admin", "user"]
     assert CODEC.decode(token, now=now).roles == ("admin", "user")
+
+
+def test_phone_numbers_longer_than_e164_are_refused():
+    from domain.contacts_format import normalize_phone
+
+    assert normalize_phone("+1 415 555 2671") == "+14155552671"
+    with pytest.raises(ValidationFailed):
+        normalize_phone("+4992250922630715")  # libphonenumber says valid; 16 digits > E.164
