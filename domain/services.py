@@ -58,6 +58,10 @@ class Lockout(Protocol):
     async def failed(self, account: str, attempt: int) -> bool:
         """Record a wrong password; True when this failure starts a lockout."""
 
+    async def release(self, account: str) -> None:
+        """A right first factor that still owes a second one: undo this attempt's
+        reservation, neither counting it nor forgiving earlier failures."""
+
     async def succeeded(self, account: str) -> None:
         """A right password: forget the failures."""
 

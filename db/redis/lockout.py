@@ -23,6 +23,14 @@ return {n, ended}
 """
 
 
+# KEYS: failures. Undo one reserved attempt (never below zero).
+RELEASE = """
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then return redis.call('DECR', KEYS[1]) end
+return 0
+"""
+
+
 class RedisLockout:
     """domain.services.Lockout: the attempt counter is taken *before* the password is
     checked, in one Lua script, so N parallel guesses get at most ``threshold`` checks."""
@@ -30,6 +38,7 @@ class RedisLockout:
     def __init__(self, redis: Redis, *, threshold: int, window: int, duration: int) -> None:
         self._redis = redis
         self._begin = redis.register_script(BEGIN)
+        self._release = redis.register_script(RELEASE)
         self.threshold, self.window, self.duration = threshold, window, duration
 
     @staticmethod
@@ -60,6 +69,10 @@ class RedisLockout:
         except (RedisError, OSError):
             return False
         return bool(started)
+
+    async def release(self, account: str) -> None:
+        with contextlib.suppress(RedisError, OSError):
+            await self._release(keys=self._keys(account)[:1])
 
     async def succeeded(self, account: str) -> None:
         with contextlib.suppress(RedisError, OSError):

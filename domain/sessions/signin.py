@@ -58,10 +58,12 @@ async def sign_in(svc: Services, *, email: str, password: str, device_name: str 
                     uow.audit(AuditAction.LOCKOUT_STARTED, user.id,
                               seconds=svc.settings.lockout_duration)
         raise InvalidCredentials()
-    if not user.two_factor_methods:
-        # With two-factor on, the failures are forgiven only once the challenge is answered
-        # (verify_challenge): a known password must not reset the count that wrong second
-        # factors add to (OWASP ASVS 2.2.1).
+    if user.two_factor_methods:
+        # The failures are forgiven only once the challenge is answered (verify_challenge): a
+        # known password must not reset the count wrong second factors add to, nor count as a
+        # failure itself (abandoned challenges would lock the owner out) (OWASP ASVS 2.2.1).
+        await svc.lockout.release(email)
+    else:
         await svc.lockout.succeeded(email)
     if user.email_verified_at is None:
         raise EmailNotVerified()

@@ -137,9 +137,7 @@ async def test_wrong_codes_count_toward_the_account_lockout(settings, mailbox, c
     async with serving(strict, clock) as client:
         app, _ = await totp_user(client, mailbox, clock, "lock@example.com")
         token = (await challenge(client, "lock@example.com"))["twoFactorToken"]
-        # The right password counted as attempt 1: with two-factor on, only an answered
-        # challenge forgives it, so 2 wrong codes reach the threshold of 3.
-        for _ in range(2):
+        for _ in range(3):
             assert (await answer(client, token, "totp", wrong(app.at(clock.now)))
                     ).status_code == 400
         locked = await answer(client, token, "totp", app.at(clock.now))
@@ -153,14 +151,22 @@ async def test_wrong_codes_count_toward_the_account_lockout(settings, mailbox, c
 async def test_a_right_password_does_not_forgive_wrong_second_factors(settings, mailbox, clock):
     """Knowing the password must not buy endless code guesses: sign in again after each
     wrong code and the failures still add up to the lockout (OWASP ASVS 2.2.1)."""
-    strict = dataclasses.replace(settings, lockout_threshold=4)
+    strict = dataclasses.replace(settings, lockout_threshold=3)
     async with serving(strict, clock) as client:
         app, _ = await totp_user(client, mailbox, clock, "again@example.com")
-        for _ in range(2):  # password (1) + wrong code (2), then (3) + (4): the threshold
+        for _ in range(3):  # a right password each time, then one wrong code
             token = (await challenge(client, "again@example.com"))["twoFactorToken"]
             assert (await answer(client, token, "totp", wrong(app.at(clock.now)))
                     ).status_code == 400
         assert (await sign_in(client, "again@example.com")).status_code == 401  # locked
+
+
+async def test_abandoned_challenges_do_not_lock_the_owner_out(settings, mailbox, clock):
+    strict = dataclasses.replace(settings, lockout_threshold=3)
+    async with serving(strict, clock) as client:
+        await totp_user(client, mailbox, clock, "busy@example.com")
+        for _ in range(5):  # right password, challenge never answered
+            assert (await challenge(client, "busy@example.com"))["requiresTwoFactor"]
 
 
 async def test_parallel_answers_with_one_token_open_one_session(client, mailbox, clock):
