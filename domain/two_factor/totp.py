@@ -106,7 +106,8 @@ async def enable(svc: Services, claims: AccessClaims, *, password: str, info: Re
     async with svc.unit_of_work(info) as uow:
         await totp_credentials.set_pending(user.id, SecretBox(svc.settings).encrypt(secret),
                                            uow.now)
-        codes = await backup_codes.issue(uow, user.id, svc.settings)
+        codes = ([] if user.two_factor_methods and user.backup_codes_remaining
+                 else await backup_codes.issue(uow, user.id, svc.settings))
     return Enrolment(secret=secret, otpauth_uri=uri, qr_code=qr_code, backup_codes=codes)
 
 

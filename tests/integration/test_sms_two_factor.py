@@ -173,3 +173,17 @@ async def test_challenge_sms_needs_sms_two_factor_and_a_live_token(client, mailb
                                  json={"password": PASSWORD, "method": "sms"})
     assert disabled.status_code == 200, disabled.text
     assert "requiresTwoFactor" not in (await sign_in(client, "late@example.com")).json()
+
+
+async def test_starting_totp_keeps_the_backup_codes_of_an_sms_user(client, mailbox, twilio):
+    """Starting (and abandoning) a TOTP enrolment must not silently kill printed codes."""
+    headers = await signed_in(client, mailbox, "kept@example.com")
+    codes = (await enrol(client, twilio, headers))["backupCodes"]
+    assert len(codes) == 10
+    started = await client.post("/v1/auth/two-factor/totp/enable", headers=headers,
+                                json={"password": PASSWORD})
+    assert started.status_code == 200 and started.json()["backupCodes"] == []
+    pending = (await sign_in(client, "kept@example.com")).json()
+    used = await client.post(VERIFY, json={"twoFactorToken": pending["twoFactorToken"],
+                                           "method": "backup", "code": codes[0]})
+    assert used.status_code == 200, used.text
