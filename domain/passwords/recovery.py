@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from db.repositories import users
+from db.repositories import erasure, users
 from domain import one_time_secrets
 from domain.accounts.emails import normalize_email
 from domain.errors import InvalidOneTimeToken, Unauthenticated
@@ -36,7 +36,8 @@ async def forgot_password(svc: Services, *, email: str, info: RequestInfo) -> No
 async def reset_password(svc: Services, *, token: str, new_password: str,
                          info: RequestInfo) -> None:
     """Set a new password with a reset token: the token is used up, every session ends at
-    once, the lockout is cleared, the address counts as verified, an alert is queued.
+    once and every pending sign-in is void (other links, pairing tokens, two-factor
+    challenges), the lockout is cleared, the address counts as verified, an alert is queued.
     No automatic sign-in. raises InvalidOneTimeToken, OneTimeTokenExpired, ValidationFailed
     (nothing is changed then)."""
     # Checked first without a lock, so no transaction is held while bcrypt runs.
@@ -51,6 +52,8 @@ async def reset_password(svc: Services, *, token: str, new_password: str,
         await users.set_password_hash(user.id, password_hash, uow.now)
         await users.mark_email_verified(user.id, uow.now)  # the link proved the address
         await end_all(uow, user.id, reason=RevokeReason.PASSWORD_RESET)
+        # and whatever could still open one: links, pairing tokens, unanswered challenges
+        await erasure.delete_pending_sign_ins(user.id)
         uow.audit(AuditAction.PASSWORD_RESET_COMPLETED, user.id)
         uow.alert(kinds.PASSWORD_RESET_ALERT, user=user)
     if await svc.lockout.clear(user.email):
@@ -60,7 +63,8 @@ async def reset_password(svc: Services, *, token: str, new_password: str,
 
 async def change_password(svc: Services, claims: AccessClaims, *, current_password: str,
                           new_password: str, info: RequestInfo) -> None:
-    """Change the signed-in user's password; every other session ends, an alert is queued.
+    """Change the signed-in user's password; every other session ends and every pending
+    sign-in (links, pairing tokens, two-factor challenges) is void; an alert is queued.
     raises ValidationFailed (wrong current password, weak new one), RateLimited (too many
     checks of the current password: see reauthenticate), Overloaded."""
     user = await users.get_by_id(claims.user_id)
@@ -77,5 +81,6 @@ async def change_password(svc: Services, claims: AccessClaims, *, current_passwo
         await users.set_password_hash(user.id, password_hash, uow.now)
         await end_all(uow, user.id, reason=RevokeReason.PASSWORD_CHANGED,
                       keep=claims.session_id)
+        await erasure.delete_pending_sign_ins(user.id)  # links, pairing tokens, challenges
         uow.audit(AuditAction.PASSWORD_CHANGED, user.id)
         uow.alert(kinds.PASSWORD_CHANGED_ALERT, user=user)

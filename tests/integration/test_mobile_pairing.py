@@ -15,7 +15,15 @@ import pytest
 from db.tables import AuditEvent, OneTimeToken, Session
 from domain.maintenance import delete_expired
 from domain.names import AuditAction
-from tests.support import bearer, decode_qr, serving, sign_in, verified_user, wait_mail
+from tests.support import (
+    PASSWORD,
+    bearer,
+    decode_qr,
+    serving,
+    sign_in,
+    verified_user,
+    wait_mail,
+)
 
 PAIRED = "A new device was paired with your account"
 ROOMY = {"rate_limit_pair_token_per_account": "100/minute", "rate_limit_pair": "1000/hour"}
@@ -241,6 +249,21 @@ async def test_a_token_dies_with_a_session_ended_for_cause_not_with_a_sign_out(c
                                 headers=bearer(web["accessToken"]))
     assert ended.status_code == 204  # its owner ended that session: its tokens pair nothing
     assert (await pair(client, voided, status=400))["type"] == "invalid_token"
+
+
+async def test_a_password_change_voids_pending_pairing_tokens(client, mailbox):
+    """A thief's token made before the owner changed the password (its session signed out,
+    so ending sessions alone would not catch it) pairs nothing afterwards."""
+    web = await account(client, mailbox, "kim@example.com")
+    thief = (await sign_in(client, "kim@example.com")).json()
+    stolen = (await new_token(client, thief))["token"]
+    assert (await client.post("/v1/auth/signout", json={"refreshToken": thief["refreshToken"]})
+            ).status_code == 204
+    changed = await client.post("/v1/auth/password/change", headers=bearer(web["accessToken"]),
+                                json={"currentPassword": PASSWORD,
+                                      "newPassword": "a brand new horse battery"})
+    assert changed.status_code == 200, changed.text
+    assert (await pair(client, stolen, status=400))["type"] == "invalid_token"
 
 
 async def test_cleanup_keeps_pairing_tokens_as_the_trail_then_deletes_them(
