@@ -21,6 +21,7 @@ from domain.one_time_secrets import purposes
 from domain.records import UserRecord
 from domain.services import RequestInfo, Services
 from domain.sessions.opening import TokenPair
+from domain.tokens import new_opaque_token
 from domain.two_factor.challenge import TwoFactorRequired, sign_in_or_challenge
 
 
@@ -55,12 +56,21 @@ async def verify_magic_link(svc: Services, *, token: str, info: RequestInfo
     when the account has two-factor on (no session until the challenge is answered).
 
     The token is used up and the address marked verified (audit ``EMAIL_VERIFIED`` the first
-    time) in one transaction; the session (or challenge) follows in its own, so a failure
+    time; then the password chosen at registration, by whoever registered the address, is
+    replaced by an unusable one: sign in with links or reset it) in one transaction; the
+    session (or challenge) follows in its own, so a failure
     there leaves a used link and the person asks for another.
     raises OneTimeTokenExpired (``token_expired``), InvalidOneTimeToken (``invalid_token``:
     unknown, used, another purpose, or a deactivated account, whose token is used up too so
     it cannot work later either).
     """
+    # Pre-account hijacking: whoever registered an unverified address chose its password. When
+    # this link is the first proof of the address, that password is replaced by an unusable
+    # one (hashed here, outside the transaction), so a squatter cannot sign in beside the owner.
+    found = await one_time_secrets.check_link(purposes.MAGIC_LINK, token, now=svc.clock())
+    owner = await users.get_by_id(found.user_id)
+    unusable = (await svc.hasher.hash(new_opaque_token())
+                if owner is not None and owner.email_verified_at is None else None)
     async with svc.unit_of_work(info) as uow:
         record = await one_time_secrets.consume_link(purposes.MAGIC_LINK, token, now=uow.now)
         user = await users.get_by_id(record.user_id)
@@ -71,7 +81,10 @@ async def verify_magic_link(svc: Services, *, token: str, info: RequestInfo
         elif user is not None:
             usable = user
             if await users.mark_email_verified(user.id, uow.now):  # the link proved it
-                uow.audit(AuditAction.EMAIL_VERIFIED, user.id, via="magic_link")
+                if unusable is not None:
+                    await users.set_password_hash(user.id, unusable, uow.now)
+                uow.audit(AuditAction.EMAIL_VERIFIED, user.id, via="magic_link",
+                          password_cleared=unusable is not None)
                 usable = dataclasses.replace(user, email_verified_at=uow.now)
     if usable is None:  # raised after the commit: the token stays used
         raise InvalidOneTimeToken()

@@ -148,15 +148,20 @@ async def test_the_per_ip_limit(client, mailbox):
     assert limited.json()["setting"] == "RATE_LIMIT_MAGIC_LINK"
 
 
-async def test_using_the_link_verifies_the_address(client, mailbox):
+async def test_using_the_link_verifies_the_address_and_voids_the_registered_password(
+        client, mailbox):
+    """Pre-account hijacking: a squatter registered the owner's address with a password of
+    their own; the owner's magic link proves the address and the squatter's password dies."""
     email = "newt@example.com"
-    assert (await register(client, email)).status_code == 201
+    assert (await register(client, email)).status_code == 201  # the squatter's password
     assert (await sign_in(client, email)).status_code == 403  # email_not_verified
     token = token_of(await magic_link(client, mailbox, email))
     pair = (await use(client, token)).json()
     assert pair["user"]["emailVerified"] is True
-    assert (await sign_in(client, email)).status_code == 200
+    assert (await sign_in(client, email)).status_code == 401  # that password no longer works
     assert AuditAction.EMAIL_VERIFIED in await audit.list_actions(await user_id(email))
+    again = token_of(await magic_link(client, mailbox, email, nth=2))  # verified: no change
+    assert (await use(client, again)).status_code == 200
 
 
 async def test_a_deactivated_account_gets_the_unknown_token_answer(client, mailbox):
