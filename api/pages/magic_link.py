@@ -26,16 +26,13 @@ from msgspec import Meta, Struct
 from api.deps import provide_services, request_info
 from api.pages import two_factor_step
 from api.pages.rendering import outcome, render
-from api.pages.two_factor_step import METHODS
 from api.schemas import OpaqueToken
-from domain import errors as e
 from domain.names import RateLimit
 from domain.one_time_secrets import purposes
 from domain.passwordless import verify_magic_link
 from domain.services import Services
 from domain.sessions.opening import TokenPair
-from domain.two_factor import sms
-from domain.two_factor.challenge import TwoFactorRequired, verify_challenge
+from domain.two_factor.challenge import TwoFactorRequired
 
 PATH = purposes.MAGIC_LINK.link_path or "/auth/magic"
 # What the code form offers, in the order the challenge lists them (strongest first).
@@ -105,28 +102,12 @@ class MagicLinkPage(Controller):
     async def _second_factor(self, request: Request, svc: Services, data: MagicForm,
                              token: str) -> Template:
         methods = data.methods.split()
-        try:
-            if data.send_sms:  # "Text me a code": the SMS limits apply (check_sms_allowed)
-                masked = await sms.send_challenge_code(svc, token=token,
-                                                       info=request_info(request))
-                return code_form(token, methods, method="sms",
-                                 notice=f"A sign-in code is on its way to {masked}.")
-            if data.method not in METHODS or not data.code.strip():
-                return code_form(token, methods, method=data.method, status=400,
-                                 error="Choose where your code comes from and enter it.")
-            pair = await verify_challenge(svc, token=token, method=data.method,
-                                          code=data.code.strip(), info=request_info(request))
-        except (e.InvalidCode, e.ValidationFailed) as exc:
-            message = ("; ".join(m for _, m in exc.errors) if isinstance(exc, e.ValidationFailed)
-                       else exc.detail).rstrip(".")
-            return code_form(token, methods, method=data.method, status=400,
-                             error=f"{message}. Try again.")
-        except e.TooManyAttempts as exc:
-            return outcome("Too many wrong codes", "This sign-in has ended. Open a new "
-                           "sign-in link and try again.", status=429, problem=exc.code,
-                           headers={"Retry-After": str(exc.retry_after)})
-        except e.InvalidOneTimeToken as exc:  # the challenge expired or was used
-            return outcome("This sign-in has ended", "It waited too long or was already "
-                           "finished. Ask for a new sign-in link.", status=400,
-                           problem=exc.code)
-        return signed_in(pair)
+
+        def form(**shown: object) -> Template:
+            return code_form(token, methods, **shown)  # type: ignore[arg-type]
+
+        result = await two_factor_step.answer(
+            svc, request_info(request), token=token, method=data.method, code=data.code,
+            send_sms=bool(data.send_sms), form=form,
+            start_over="Open a new sign-in link and try again.")
+        return result if isinstance(result, Template) else signed_in(result)

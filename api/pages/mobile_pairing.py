@@ -26,7 +26,6 @@ from msgspec import Meta, Struct
 from api.deps import provide_services, request_info
 from api.pages import two_factor_step
 from api.pages.rendering import CSP, outcome, render
-from api.pages.two_factor_step import METHODS
 from api.schemas import OpaqueToken
 from domain import errors as e
 from domain.mobile import access, pairing
@@ -37,7 +36,7 @@ from domain.sessions.opening import TokenPair
 from domain.sessions.refresh import sign_out
 from domain.sessions.signin import sign_in
 from domain.tokens import AccessClaims
-from domain.two_factor.challenge import TwoFactorRequired, verify_challenge
+from domain.two_factor.challenge import TwoFactorRequired
 
 PATH = "/mobile/pair"
 SCRIPT_PATH = f"{PATH}/countdown.js"
@@ -84,6 +83,7 @@ class PairForm(Struct):
     methods: Short = ""
     method: Short = ""
     code: Short = ""
+    send_sms: Short = ""  # "Text me a code"
     access_token: AccessToken | None = None
     replaces: OpaqueToken | None = None
 
@@ -95,12 +95,15 @@ def sign_in_form(*, email: str = "", replaces: str | None = None, error: str | N
 
 
 def code_form(token: str, methods: list[str], *, replaces: str | None, method: str = "",
-              error: str | None = None, status: int = 200) -> Template:
-    """The second-factor step of the page's sign-in; carries ``replaces`` along."""
+              error: str | None = None, notice: str | None = None, status: int = 200
+              ) -> Template:
+    """The second-factor step of the page's sign-in ("Text me a code" for SMS); carries
+    ``replaces`` along."""
     return two_factor_step.code_form(
         action=PATH, two_factor_token=token, methods=methods,
         intro="signing in; then the pairing code is shown", method=method, error=error,
-        hidden={"replaces": replaces} if replaces else None, status=status)
+        notice=notice, hidden={"replaces": replaces} if replaces else None, sms_button=True,
+        status=status)
 
 
 class MobilePairingPage(Controller):
@@ -145,26 +148,18 @@ class MobilePairingPage(Controller):
     async def _second_factor(self, svc: Services, data: PairForm, token: str,
                              info: RequestInfo) -> Template:
         methods = data.methods.split()
-        if data.method not in METHODS or not data.code.strip():
-            return code_form(token, methods, replaces=data.replaces, method=data.method,
-                             status=400, error="Choose where your code comes from and enter it.")
-        try:
-            pair = await verify_challenge(svc, token=token, method=data.method,
-                                          code=data.code.strip(), info=info)
-        except (e.InvalidCode, e.ValidationFailed) as exc:
-            message = ("; ".join(m for _, m in exc.errors) if isinstance(exc, e.ValidationFailed)
-                       else exc.detail)
-            return code_form(token, methods, replaces=data.replaces, method=data.method,
-                             status=400, error=f"{message} Try again.")
-        except e.TooManyAttempts as exc:
-            return outcome("Too many wrong codes", "This sign-in has ended. Sign in again "
-                           "to pair a device.", status=429, problem=exc.code,
-                           headers={"Retry-After": str(exc.retry_after)})
-        except e.InvalidOneTimeToken as exc:  # the challenge expired or was used
-            return outcome("This sign-in has ended", "It waited too long or was already "
-                           "finished. Sign in again to pair a device.", status=400,
-                           problem=exc.code)
-        return await self._signed_in(svc, pair, data.replaces, info)
+
+        def form(**shown: object) -> Template:
+            return code_form(token, methods, replaces=data.replaces,
+                             **shown)  # type: ignore[arg-type]
+
+        result = await two_factor_step.answer(
+            svc, info, token=token, method=data.method, code=data.code,
+            send_sms=bool(data.send_sms), form=form,
+            start_over="Sign in again to pair a device.")
+        if isinstance(result, Template):
+            return result
+        return await self._signed_in(svc, result, data.replaces, info)
 
     async def _signed_in(self, svc: Services, pair: TokenPair, replaces: str | None,
                          info: RequestInfo) -> Template:

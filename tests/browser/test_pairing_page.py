@@ -5,6 +5,7 @@ token in the processes' output)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -151,6 +152,26 @@ async def test_two_factor_accounts_answer_a_code_on_the_page(pages, mailbox, clo
     claims = jwt.decode(phone.json()["accessToken"], options={"verify_signature": False})
     assert claims["amr"] == ["pwd", "otp"]  # as strong as the sign-in that paired it
     assert await page_sessions(pages) == [{"revoked_reason": "signout", "amr": "pwd otp"}]
+
+
+async def test_sms_two_factor_accounts_can_have_a_code_texted(pages, mailbox, twilio):
+    """An account whose only method is SMS must be able to finish on this page too."""
+    api = await account(pages, mailbox, "sam@example.com")
+    auth, phone = bearer(api["accessToken"]), "+14155552679"
+    assert (await pages.post("/v1/auth/two-factor/sms/enable", headers=auth, json={
+        "phoneNumber": phone, "password": PASSWORD})).status_code == 200
+    enrol = (await asyncio.to_thread(twilio.wait_for, phone))[0].code
+    assert (await pages.post("/v1/auth/two-factor/sms/verify", headers=auth,
+                             json={"code": enrol})).status_code == 200
+
+    step = await open_and_sign_in(pages, "sam@example.com")
+    assert 'name="send_sms"' in step.text and len(twilio.to(phone)) == 1
+    texted = await post_form(pages, step.text, send_sms="1")
+    assert texted.status_code == 200 and "on its way to +1******2679" in texted.text
+    code = (await asyncio.to_thread(twilio.wait_for, phone, 2))[1].code
+    shown = await post_form(pages, texted.text, method="sms", code=code)
+    assert shown.status_code == 200, shown.text
+    assert qr_token(shown.text)
 
 
 def test_the_qr_code_and_its_countdown_in_a_browser(browser, live, mailbox):
