@@ -26,6 +26,8 @@ RATE_RE = re.compile(r"^\d+/(\d+ ?)?(second|minute|hour|day)s?$")
 MIN_SECRET_BYTES = 32  # OWASP ASVS 6.4.1: keys with at least 256 bits of entropy
 SECRETS = ("jwt_secret", "password_pepper", "encryption_key")
 HOSTED_PAGES_MODES = ("auto", "on", "off")
+LOG_FORMATS = ("", "json", "console")  # "": JSON in production, console elsewhere
+MIN_METRICS_TOKEN = 16
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
@@ -121,6 +123,11 @@ class Settings:
     lockout_threshold: int = 10  # failed sign-ins within lockout_window lock the account
     lockout_window: int = 900
     lockout_duration: int = 900
+    # Observability (issue 10)
+    log_format: str = ""  # json | console; empty: JSON lines in production, console elsewhere
+    metrics_token: str = field(default="", repr=False)  # /metrics is 404 until set (Bearer)
+    worker_metrics_port: int = 0  # the worker's own /metrics; 0: off
+    worker_metrics_host: str = "127.0.0.1"  # where that port listens
 
     @property
     def is_development(self) -> bool:
@@ -199,6 +206,12 @@ class Settings:
         if not all(c.strip().isdigit() for c in
                    self.sms_allowed_country_codes.replace("+", "").split(",") if c.strip()):
             found.append("SMS_ALLOWED_COUNTRY_CODES takes calling codes like 1,44,49")
+        if self.log_format not in LOG_FORMATS:
+            found.append("LOG_FORMAT must be json or console")
+        if self.metrics_token and len(self.metrics_token) < MIN_METRICS_TOKEN:
+            found.append(f"METRICS_TOKEN must be at least {MIN_METRICS_TOKEN} characters")
+        if not 0 <= self.worker_metrics_port <= 65535:
+            found.append("WORKER_METRICS_PORT must be a TCP port (0: off)")
         if self.encryption_key != DEV_SECRET and not valid_encryption_keys(self.encryption_key):
             found.append("ENCRYPTION_KEY must be one Fernet key or a comma-separated list of them "
                          "(32 url-safe base64 bytes each; generate one with: "
