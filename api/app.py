@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,22 +11,25 @@ from litestar.config.cors import CORSConfig
 from api import pages
 from api.errors import EXCEPTION_HANDLERS
 from api.middleware import MIDDLEWARE
+from api.observability import Observed, metrics, observe
 from api.openapi import drop_bodies_of_no_content, openapi
 from api.routes import ROUTES
 from api.security import json_only, security_headers
 from domain.clock import Clock, utcnow
 from domain.settings import Settings
 from scripts.bootstrap import bootstrap, settings_or_exit
+from scripts.logs import configure_from_env
 
 PG_POOL_SIZE = 20  # connections per web process
 
 
 def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> Litestar:
     """Build the app. ``settings`` default: read from the environment (exits with a clear
-    message when they are unusable); ``clock``: injectable for tests."""
+    message when they are unusable), and then logging is set up too (scripts/logs.py; given
+    settings leave logging to the caller); ``clock``: injectable for tests."""
     if settings is None:
+        configure_from_env()
         settings = settings_or_exit("web")
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -35,6 +37,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> Lites
                                     warm_up=True)
         app.state.redis = container.redis
         app.state.services = container.services
+        observe(app, container.services)  # counts rate-limit refusals, lockouts, overload
         try:
             yield
         finally:
@@ -47,9 +50,9 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> Lites
         cors = CORSConfig(allow_origins=settings.cors_origin_list, allow_credentials=True,
                           allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
                           allow_headers=["authorization", "content-type"],
-                          expose_headers=["retry-after"], max_age=600)
-    return Litestar(
-        route_handlers=[*ROUTES, *page_routes, openapi_assets],
+                          expose_headers=["retry-after", "x-request-id"], max_age=600)
+    app = Litestar(
+        route_handlers=[*ROUTES, *page_routes, openapi_assets, metrics],
         template_config=template_config,
         middleware=[json_only, *MIDDLEWARE],
         before_send=[security_headers(settings)],
@@ -61,3 +64,5 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> Lites
         openapi_config=openapi_config,
         debug=False,
     )
+    app.asgi_handler = Observed(app.asgi_handler)  # request id + HTTP metrics, outermost
+    return app

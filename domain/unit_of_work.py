@@ -21,6 +21,7 @@ from domain.messages.alerts import alert_data
 from domain.messages.kinds import MessageKind
 from domain.names import AuditAction
 from domain.records import NewAuditEvent, NewMessage, UserRecord
+from domain.request_context import OUTBOX_KEY, request_id
 
 if TYPE_CHECKING:
     from domain.services import RequestInfo
@@ -62,12 +63,16 @@ class UnitOfWork:
              recipient: str | None = None) -> uuid.UUID:
         """Queue a message of ``kind`` to ``user`` (recipient: the user's email unless given)
         on the kind's first channel; returns the outbox id. ``data`` must hold no secret:
-        the worker mints the kind's secret at send time."""
+        the worker mints the kind's secret at send time. The current request id goes along
+        as ``data["request_id"]`` so the worker's log lines about the message carry it."""
         message_id = uuid.uuid4()
+        row_data = {"name": user.name, **(data or {})}
+        if (rid := request_id.get()) is not None:
+            row_data[OUTBOX_KEY] = rid
         self._messages.append(NewMessage(
             id=message_id, kind=kind.name, channel=kind.channels[0].value,
             recipient=recipient or user.email, user_id=user.id,
-            data={"name": user.name, **(data or {})}, created_at=self.now))
+            data=row_data, created_at=self.now))
         return message_id
 
     def alert(self, kind: MessageKind, *, user: UserRecord, device: RequestInfo | None = None,

@@ -9,12 +9,12 @@ unchanged.
 
 from __future__ import annotations
 
-import logging.config
 import sys
 
 from arq.cli import cli as arq_cli
-from arq.logs import default_log_config
 from arq.worker import get_kwargs
+
+from scripts.logs import configure_from_env
 
 SETTINGS_PATH = "worker.settings.WorkerSettings"
 OWN_OPTIONS = {"--burst", "--no-burst", "-v", "--verbose"}
@@ -24,7 +24,8 @@ def main(argv: list[str]) -> None:
     if any(arg not in OWN_OPTIONS for arg in argv):
         arq_cli.main(args=[*argv, SETTINGS_PATH], prog_name="python -m worker")
         return
-    logging.config.dictConfig(default_log_config(verbose="-v" in argv or "--verbose" in argv))
+    # our format for every line (scripts/logs.py), set before the settings are read
+    configure_from_env(verbose="-v" in argv or "--verbose" in argv)
     from worker.resilient import ResilientWorker
     from worker.settings import WorkerSettings
 

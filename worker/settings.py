@@ -17,6 +17,7 @@ from arq.connections import RedisSettings
 from db.redis.queue import DELIVER_MESSAGE
 from domain.clock import utcnow
 from scripts.bootstrap import bootstrap, settings_or_exit
+from worker.metrics import MetricsServer, ObservedSender, observed_job
 from worker.tasks import Sender, delete_expired, deliver_message, sweep
 
 PG_POOL_SIZE = 10
@@ -58,10 +59,15 @@ async def startup(ctx: dict[str, Any]) -> None:
     clock = ctx.setdefault("clock", utcnow)
     ctx["container"] = await bootstrap(settings, clock=clock, redis=ctx["redis"],
                                        pool_size=PG_POOL_SIZE)
-    ctx["sender"] = Sender(settings)
+    ctx["sender"] = ObservedSender(Sender(settings))  # binds each message's request id
+    if settings.worker_metrics_port:
+        ctx["metrics"] = MetricsServer(clock)
+        await ctx["metrics"].start(settings.worker_metrics_host, settings.worker_metrics_port)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    if "metrics" in ctx:
+        await ctx["metrics"].close()
     if "sender" in ctx:  # absent when stopped before startup finished
         await ctx["sender"].close()
     if "container" in ctx:
@@ -73,7 +79,7 @@ SETTINGS = settings_or_exit("worker")
 FUNCTIONS = [
     # keep_result=0: a finished job leaves no result key, so the sweep may enqueue the same
     # message id again if its row is still pending.
-    func(deliver_message, name=DELIVER_MESSAGE, keep_result=0,
+    func(observed_job(deliver_message), name=DELIVER_MESSAGE, keep_result=0,
          max_tries=SETTINGS.delivery_max_tries),
 ]
 CRON_JOBS = [
