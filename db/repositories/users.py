@@ -22,21 +22,34 @@ FIELDS = (
     User.backup_codes_remaining, User.push_device_count,
 )
 LIVE = User.deleted_at.is_null()  # an erased account (a tombstone) is never found
+# The two lookups every profile read and sign-in makes, as fixed SQL: building the Piccolo
+# query of 15 columns cost ~65 us per request, a tenth of GET /v1/auth/profile's time.
+_SELECT = (f"SELECT {', '.join(f._meta.db_column_name for f in FIELDS)} FROM users "
+           "WHERE {} AND deleted_at IS NULL LIMIT 1")
+BY_ID = _SELECT.replace("{}", "id = {}", 1)
+BY_EMAIL = _SELECT.replace("{}", "email_lower = {}", 1)
 
 
 def _record(row: dict | None) -> UserRecord | None:
     return UserRecord(**row) if row else None
 
 
+def _raw_record(rows: list[dict[str, Any]]) -> UserRecord | None:
+    if not rows:
+        return None
+    row = rows[0]  # booleans come back as integers from SQLite's raw rows
+    return UserRecord(**{**row, "is_active": bool(row["is_active"]), "roles": list(row["roles"]),
+                         "mobile_enabled": bool(row["mobile_enabled"])})
+
+
 async def get_by_email(email: str) -> UserRecord | None:
     """Find by email, case-insensitively (emails compare lower-cased; API.md register)."""
-    row = await User.select(*FIELDS).where((User.email_lower == email.lower()) & LIVE).first()
-    return _record(row)
+    return _raw_record(await User.raw(BY_EMAIL, email.lower()))
 
 
 async def get_by_id(user_id: uuid.UUID) -> UserRecord | None:
     """The account, or None when there is none or it was erased."""
-    return _record(await User.select(*FIELDS).where((User.id == user_id) & LIVE).first())
+    return _raw_record(await User.raw(BY_ID, user_id))
 
 
 async def email_exists(email: str) -> bool:
