@@ -194,6 +194,14 @@ class Overloaded(DomainError):
         self.retry_after = max(1, int(retry_after))
 
 
+class MessageNotRetryable(Conflict):
+    """An operator's replay of an outbox message that is not failed (pending, sending or
+    sent): only a dead letter is sent again."""
+
+    code = "message_not_failed"
+    detail = "Only a failed message can be retried."
+
+
 class DeliveryError(Exception):
     """A channel could not hand a message over. Raised by worker channels."""
 

@@ -46,6 +46,8 @@ class AuditAction(StrEnum):
     MOBILE_DISABLED = "mobile.disabled"
     PAIRING_TOKEN_CREATED = "mobile.pairing_token.created"
     DEVICE_PAIRED = "mobile.device.paired"
+    MESSAGES_LISTED = "admin.messages.listed"  # actor_id: the admin; metadata: status, count
+    MESSAGE_RETRIED = "admin.message.retried"  # actor_id: the admin (None: the CLI)
 
 
 class RevokeReason(StrEnum):
