@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
@@ -27,9 +28,11 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> Lites
     """Build the app. ``settings`` default: read from the environment (exits with a clear
     message when they are unusable), and then logging is set up too (scripts/logs.py; given
     settings leave logging to the caller); ``clock``: injectable for tests."""
+    own_logging: dict[str, Any] = {}
     if settings is None:
         configure_from_env()
         settings = settings_or_exit("web")
+        own_logging["logging_config"] = None  # Litestar's default would restyle the root logger
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -63,6 +66,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> Lites
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi_config,
         debug=False,
+        **own_logging,
     )
     app.asgi_handler = Observed(app.asgi_handler)  # request id + HTTP metrics, outermost
     return app

@@ -28,7 +28,7 @@ from domain.settings import Settings, SettingsError
 
 # structured fields our own lines pass with ``extra=``; other record attributes stay out
 FIELDS = ("message_id", "kind", "channel", "outcome", "attempt")
-ROUTED_TO_ROOT = ("uvicorn", "uvicorn.error", "uvicorn.access", "arq")
+ROUTED_TO_ROOT = ("uvicorn", "uvicorn.error", "uvicorn.access", "arq")  # their own handlers go
 _MARK = "_latchkey_handler"
 
 
@@ -90,6 +90,8 @@ def configure_logging(settings: Settings, *, verbose: bool = False,
     root.setLevel(logging.WARNING)
     for name in ROUTED_TO_ROOT:
         routed = logging.getLogger(name)
+        if name == "uvicorn.access" and not routed.handlers and not routed.propagate:
+            continue  # --no-access-log: uvicorn turned it off; keep it off
         routed.handlers.clear()
         routed.propagate = True
     logging.getLogger("latchkey").setLevel(logging.INFO)
