@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +13,23 @@ from db.tables import OutboxMessage
 from domain.records import NewMessage, OutboxRecord
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+STATUSES = (PENDING, SENDING, SENT, FAILED)
 
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """One message as an operator sees it: no template ``data`` (it is never read here)."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID | None
+    kind: str
+    channel: str
+    recipient: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
 
 
 async def add_many(messages: Sequence[NewMessage]) -> None:
@@ -76,3 +92,42 @@ async def status_of(message_id: uuid.UUID) -> dict[str, Any] | None:
         OutboxMessage.status, OutboxMessage.attempts, OutboxMessage.last_error,
         OutboxMessage.sent_at,
     ).where(OutboxMessage.id == message_id).first()
+
+
+async def page(*, status: str | None, limit: int,
+               before: tuple[datetime, uuid.UUID] | None = None) -> list[OutboxEntry]:
+    """Up to ``limit`` messages (of ``status`` when given), newest first, strictly older than
+    ``before`` ((created_at, id) of the last one of the previous page: keyset pagination)."""
+    where = None
+    if status is not None:
+        where = OutboxMessage.status == status
+    if before is not None:
+        at, message_id = before
+        older = (OutboxMessage.created_at < at) | (
+            (OutboxMessage.created_at == at) & (OutboxMessage.id < message_id))
+        where = older if where is None else where & older
+    query = OutboxMessage.select(
+        OutboxMessage.id, OutboxMessage.user_id, OutboxMessage.kind, OutboxMessage.channel,
+        OutboxMessage.recipient, OutboxMessage.status, OutboxMessage.attempts,
+        OutboxMessage.last_error, OutboxMessage.created_at, OutboxMessage.sent_at,
+    )
+    if where is not None:
+        query = query.where(where)
+    rows = await query.order_by(OutboxMessage.created_at, OutboxMessage.id,
+                                ascending=False).limit(limit)
+    return [OutboxEntry(**row) for row in rows]
+
+
+async def requeue_failed(message_id: uuid.UUID, now: datetime) -> OutboxEntry | None:
+    """failed -> pending with the attempts reset (an operator's replay); ``last_error`` stays
+    until the next outcome. None when the message is unknown or not failed (a concurrent
+    replay loses: the condition is in the UPDATE)."""
+    rows = await OutboxMessage.update(
+        {OutboxMessage.status: PENDING, OutboxMessage.attempts: 0,
+         OutboxMessage.updated_at: now}
+    ).where((OutboxMessage.id == message_id) & (OutboxMessage.status == FAILED)).returning(
+        OutboxMessage.id, OutboxMessage.user_id, OutboxMessage.kind, OutboxMessage.channel,
+        OutboxMessage.recipient, OutboxMessage.status, OutboxMessage.attempts,
+        OutboxMessage.last_error, OutboxMessage.created_at, OutboxMessage.sent_at,
+    )
+    return OutboxEntry(**rows[0]) if rows else None
