@@ -4,6 +4,7 @@ from litestar import Controller
 
 from api.routes import magic_links, mobile, notifications, two_factor, two_factor_sms, users
 from api.routes.accounts import AccountController
+from api.routes.admin_messages import AdminMessageController
 from api.routes.auth import AuthController
 from api.routes.ops import OpsController
 from api.routes.passwords import PasswordController
@@ -15,4 +16,5 @@ ROUTES: list[type[Controller]] = [
     SecurityEventController, OpsController,
     *magic_links.CONTROLLERS, *two_factor.CONTROLLERS, *two_factor_sms.CONTROLLERS,
     *users.CONTROLLERS, *notifications.CONTROLLERS, *mobile.CONTROLLERS,
+    AdminMessageController,
 ]
