@@ -13,6 +13,10 @@ import pytest
 
 from scripts.embedded_redis import EmbeddedRedis, free_port
 from scripts.mailbox import Mailbox
+from tests.fault.conftest import SystemFactory
+from tests.fault.flows import eventually, messages, statuses
+from tests.fault.flows import register as register_user
+from tests.fault.system import WAIT, FaultySink
 from tests.processes import running_system, wait_until
 from tests.support import PASSWORD
 
@@ -56,3 +60,35 @@ def test_worker_survives_a_redis_restart_and_delivers_what_was_committed_meanwhi
             wait_until(lambda: len(mailbox.to("during@example.com")) == 1, "exactly one email")
     finally:
         redis.stop()
+
+
+async def test_redis_emptied_while_messages_are_pending_the_sweep_requeues_every_one(
+        system: SystemFactory, sink: FaultySink) -> None:
+    """Fault case 5: Redis loses every key (FLUSHALL, as a restart without persistence does)
+    while messages wait for their next try: the outbox sweep re-enqueues each unsent one and
+    each is delivered once. The retry delay (60 s) outlasts the test: only the sweep can."""
+    running = system(DELIVERY_RETRY_BASE="60", OUTBOX_SWEEP_AFTER="1")
+    sink.down()
+    addresses = [f"pending{n}@example.com" for n in range(10)]
+    for address in addresses:
+        register_user(running.url, address)
+
+    async def all_tried_once() -> bool:
+        rows = await messages("verify_email")
+        return len(rows) == 10 and all(r["attempts"] == 1 and r["status"] == "pending"
+                                       for r in rows)
+
+    await eventually(all_tried_once, "a failed first try of each message")
+    running.redis.flushall()  # the deferred retries are gone
+    assert running.redis.zcard("arq:queue") == 0
+    sink.up()
+
+    for address in addresses:
+        assert len(sink.wait_for(address, timeout=WAIT)) == 1
+    await eventually(lambda: _statuses_are({"sent": 10}), "every message marked sent")
+    assert sorted(r for m in sink.received for r in m.recipients) == addresses
+    assert all(r["attempts"] == 2 for r in await messages("verify_email"))
+
+
+async def _statuses_are(expected: dict[str, int]) -> bool:
+    return await statuses() == expected
