@@ -70,7 +70,7 @@ class Settings:
     new_device_window: int = 90 * 86400  # a device unseen this long counts as new
     refresh_reuse_grace: int = 10
     arq_poll_delay: float = 0.005
-    delivery_max_tries: int = 8
+    delivery_max_tries: int = 12  # base 1 s: tries at 0, 1, 3, 7 ... 511, 811, 1111 s (18.5 min)
     delivery_retry_base: float = 1.0
     outbox_sweep_after: int = 30
     sent_message_retention: int = 30 * 86400
