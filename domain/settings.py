@@ -75,6 +75,8 @@ class Settings:
     outbox_sweep_after: int = 30
     sent_message_retention: int = 30 * 86400
     cleanup_batch_size: int = 2000
+    cleanup_cron_minute: int = 17  # the hourly cleanup's minute; -1: every minute
+    cleanup_cron_second: int = 5
     cleanup_pause: float = 0.02
     max_body_bytes: int = 64 * 1024
     cors_origins: str = ""  # comma-separated exact origins allowed to call with credentials
