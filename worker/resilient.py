@@ -6,6 +6,9 @@ restarted the worker, and under honcho took the whole dev system down). Here the
 the start-up wait for Redis instead: one warning when an outage begins, one line when it ends,
 a capped backoff in between. Jobs in flight fail on their own and are retried; messages
 committed meanwhile stay pending in the outbox and the sweep re-enqueues them.
+
+On SIGTERM arq cancels the running jobs; a message cancelled mid-send goes back to pending
+at once (domain/messages/delivery.py) and arq leaves its job queued for the next worker.
 """
 
 from __future__ import annotations
@@ -14,8 +17,11 @@ import asyncio
 import logging
 import os
 import socket
+import threading
 import time
+from typing import Any
 
+import aiosqlite.core
 from arq.connections import create_pool
 from arq.worker import Worker
 from redis.exceptions import RedisError
@@ -27,6 +33,24 @@ log = logging.getLogger("latchkey.worker")
 OUTAGE_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 BACKOFF_START, BACKOFF_MAX = 0.2, 5.0  # seconds between two tries while Redis is away
 HEARTBEAT_EVERY = 5.0  # seconds between two heartbeats (``/ready`` checks their age)
+
+
+class _DaemonThread(threading.Thread):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **{**kwargs, "daemon": True})
+
+
+def daemon_sqlite_threads() -> None:
+    """Make every aiosqlite connection thread started from now on a daemon thread.
+
+    Why: aiosqlite runs each SQLite connection in a non-daemon thread, stopped only when the
+    connection is closed. A job cancelled on SIGTERM while its query waits for SQLite's
+    write lock (busy timeout 30 s) never closes that connection, and the interpreter then
+    waits for the thread forever at exit: seen as a worker that ignored SIGTERM until
+    SIGKILL. A daemon thread dies with the process; SQLite's journal rolls back whatever
+    it had not committed."""
+    if getattr(aiosqlite.core, "Thread", None) is threading.Thread:
+        aiosqlite.core.Thread = _DaemonThread  # type: ignore[attr-defined,misc]
 
 
 class ResilientWorker(Worker):
@@ -51,6 +75,12 @@ class ResilientWorker(Worker):
         if self._outage_since is not None:
             log.info("Redis is back after %.1f s; resuming", time.monotonic() - self._outage_since)
             self._outage_since, self._backoff = None, BACKOFF_START
+
+    def run(self) -> None:
+        """arq's blocking run (signals handled: SIGINT/SIGTERM cancel the running jobs);
+        the process exits within moments of SIGTERM also on SQLite."""
+        daemon_sqlite_threads()
+        super().run()
 
     async def main(self) -> None:
         while self._pool is None:  # arq gives up after 5 tries; a worker keeps waiting

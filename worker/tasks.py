@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import uuid
 from typing import Any
 
+import asyncpg
 from arq import Retry
 
 from db.redis.queue import enqueue_messages
@@ -21,6 +23,27 @@ from worker.channels.sms import SmsChannel
 log = logging.getLogger("latchkey.worker")
 
 MAX_BACKOFF = 300.0  # seconds between two delivery attempts, at most
+
+
+# The database is away or busy, not wrong: asyncpg's lost or refused connections (08xxx),
+# an administrator's or crash shutdown, "too many connections", a closed pool or connection
+# (InterfaceError), the socket's own errors (OSError covers refused, reset and TimeoutError).
+DATABASE_OUTAGES: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError, asyncpg.exceptions.InsufficientResourcesError,
+    OSError, ConnectionError,
+)
+SQLITE_OUTAGES = ("database is locked", "database table is locked", "unable to open database",
+                  "disk i/o error")
+
+
+def database_outage(exc: BaseException) -> bool:
+    """True for an error that says the database cannot be reached or is busy (worth retrying
+    the whole job), as opposed to a bug or a constraint: asyncpg's connection errors, OSError,
+    SQLite's "database is locked" (another writer held the lock past the busy timeout)."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return any(text in str(exc).lower() for text in SQLITE_OUTAGES)
+    return isinstance(exc, DATABASE_OUTAGES)
 
 
 def backoff(job_try: int, base: float) -> float:
@@ -52,14 +75,27 @@ class Sender:
 
 async def deliver_message(ctx: dict[str, Any], message_id: str) -> str:
     """Deliver one outbox message, or route a security alert into one message per channel
-    and enqueue those; safe to run twice (the claim makes the rerun a no-op)."""
+    and enqueue those; safe to run twice (the claim makes the rerun a no-op).
+
+    A database outage during the job (see :func:`database_outage`) retries it with the same
+    backoff as a transient send error; nothing was sent unless the claim had committed (see
+    domain/messages/delivery.py for the at-least-once rule). When arq's tries run out the row
+    is still pending and the outbox sweep enqueues it again."""
     settings: Settings = ctx["settings"]
     job_try: int = ctx.get("job_try", 1)
-    outcome = await deliver(
-        uuid.UUID(message_id), send=ctx["sender"], settings=settings, clock=ctx["clock"],
-        final_attempt=job_try >= settings.delivery_max_tries,
-        dispatch=ctx["container"].services.dispatch,  # the routes of a security alert
-    )
+    try:
+        outcome = await deliver(
+            uuid.UUID(message_id), send=ctx["sender"], settings=settings, clock=ctx["clock"],
+            final_attempt=job_try >= settings.delivery_max_tries,
+            dispatch=ctx["container"].services.dispatch,  # the routes of a security alert
+        )
+    except Exception as exc:
+        if not database_outage(exc):
+            raise
+        delay = backoff(job_try, settings.delivery_retry_base)
+        log.warning("message %s: the database is unavailable (%s); job retried in %.1f s",
+                    message_id, type(exc).__name__, delay)
+        raise Retry(defer=delay) from None
     if outcome is Outcome.RETRY:
         raise Retry(defer=backoff(job_try, settings.delivery_retry_base))
     if outcome is Outcome.FAILED:

@@ -4,10 +4,20 @@ the person's notification preferences into one row per channel (domain/messages/
 
 The worker mints each message's secret right before sending: the raw token or code exists
 only in worker memory and in the message; the database keeps its hash (ARCHITECTURE.md).
+
+Delivery is at least once, never before the claim: nothing is sent until the claim (pending
+-> sending) has committed, so a database outage before it sends nothing (the job raises the
+driver's error and the worker retries it with backoff). A job cancelled while it sends (the
+worker stopping on SIGTERM, a job timeout) hands the message back to pending at once, for the
+next worker. If the process dies, or the database fails, after the provider accepted the
+message but before it was marked sent, the row stays "sending"; the sweep returns it to
+pending after STUCK_SENDING_AFTER (domain/maintenance.py) and it is sent again with the same
+Message-ID (``<outbox id@latchkey>``, worker/templates), so a receiver can de-duplicate it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -83,7 +93,9 @@ async def deliver(message_id: uuid.UUID, *, send: Sender, settings: Settings, cl
     (without one, the outbox sweep delivers them), and ROUTED is returned.
 
     raises nothing for delivery problems: returns RETRY (transient, row back to pending) or
-    FAILED (permanent, an unknown kind, or transient on the ``final_attempt``).
+    FAILED (permanent, an unknown kind, or transient on the ``final_attempt``). Raises the
+    database driver's errors (the caller retries the job) and CancelledError (after handing
+    a claimed message back to pending).
     """
     routes: list[uuid.UUID] | None = None
     async with transaction():
@@ -111,6 +123,13 @@ async def deliver(message_id: uuid.UUID, *, send: Sender, settings: Settings, cl
                               attempt=record.attempts)
     try:
         provider_id = await send(message)
+    except asyncio.CancelledError:
+        # The worker is stopping (arq cancels running jobs on SIGTERM) or the job timed out
+        # before the provider answered: hand the message back now rather than leave it
+        # "sending" until the sweep; shielded so the write finishes while we are cancelled.
+        await asyncio.shield(outbox.finish(record.id, status=outbox.PENDING, now=clock(),
+                                           error="interrupted: the worker stopped mid-send"))
+        raise
     except PermanentDeliveryError as exc:
         await outbox.finish(record.id, status=outbox.FAILED, now=clock(), error=str(exc)[:500])
         return Outcome.FAILED
