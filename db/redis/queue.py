@@ -6,6 +6,7 @@ Payloads carry only the id: secrets never travel through Redis (ARCHITECTURE.md)
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Sequence
@@ -37,11 +38,21 @@ async def enqueue_messages(redis: ArqRedis, message_ids: Sequence[uuid.UUID]) ->
     return queued
 
 
-class ArqDispatcher:
-    """domain.services.Dispatcher backed by an arq Redis pool (the API's producer side)."""
+ENQUEUE_TIMEOUT = 2.0  # seconds a committed request may wait for Redis to take its jobs
 
-    def __init__(self, redis: ArqRedis) -> None:
+
+class ArqDispatcher:
+    """domain.services.Dispatcher backed by an arq Redis pool (the API's producer side).
+    A Redis that is down fails at once; one that hangs is given ENQUEUE_TIMEOUT seconds, then
+    the request goes on and the outbox sweep enqueues the messages later."""
+
+    def __init__(self, redis: ArqRedis, timeout: float = ENQUEUE_TIMEOUT) -> None:
         self._redis = redis
+        self._timeout = timeout
 
     async def __call__(self, message_ids: Sequence[uuid.UUID]) -> None:
-        await enqueue_messages(self._redis, message_ids)
+        try:
+            await asyncio.wait_for(enqueue_messages(self._redis, message_ids), self._timeout)
+        except TimeoutError:
+            log.warning("enqueue of %d message(s) timed out after %.1f s; the outbox sweep "
+                        "will retry", len(message_ids), self._timeout)
