@@ -35,6 +35,7 @@ from db.tables import OutboxMessage
 from domain.settings import Settings
 from tests.environment import DATABASE_URL
 from tests.support import register, running_worker, serving, token_of, wait_mail
+from worker.resilient import daemon_sqlite_threads
 
 ROOT = Path(__file__).resolve().parents[2]
 SQLITE = DATABASE_URL.startswith("sqlite")
@@ -114,6 +115,10 @@ class Outage:
         if self.proxy is not None:
             self.proxy.cut()
             return
+        # Piccolo leaves a SQLite connection open when its BEGIN fails ("database is locked"),
+        # and that connection's aiosqlite thread would keep this test process from exiting:
+        # daemon threads here, as in the worker process (worker/resilient.py).
+        daemon_sqlite_threads()
         engine.current().connection_kwargs["timeout"] = 0.2  # type: ignore[attr-defined]
         self.lock = sqlite3.connect(DATABASE_URL.removeprefix("sqlite:///"),
                                     isolation_level=None)
