@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import uuid
 from datetime import UTC, datetime
+from typing import Protocol
 
 from db.repositories import audit
 from domain.errors import ValidationFailed
@@ -13,8 +14,14 @@ from domain.records import AuditRecord
 MAX_PAGE = 100
 
 
-def encode_cursor(event: AuditRecord) -> str:
-    raw = f"{event.created_at.isoformat()}|{event.id}"
+class Keyed(Protocol):
+    created_at: datetime
+    id: uuid.UUID
+
+
+def encode_cursor(item: Keyed) -> str:
+    """The keyset cursor after ``item`` (newest-first lists): base64url of ``created_at|id``."""
+    raw = f"{item.created_at.isoformat()}|{item.id}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 

@@ -10,15 +10,13 @@ working link or code while the one of the failed attempt (never delivered) is su
 
 from __future__ import annotations
 
-import base64
+import dataclasses
 import re
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
 
 from db.repositories import outbox
 from db.repositories.outbox import OutboxEntry
-from domain.audit import decode_cursor
+from domain.audit import decode_cursor, encode_cursor
 from domain.contacts_format import mask_email, mask_phone
 from domain.errors import MessageNotRetryable, NotFound, ValidationFailed
 from domain.messages.kinds import Channel
@@ -31,19 +29,9 @@ _EMAIL = re.compile(r"[^\s<>()\[\]'\",;:@]+@[^\s<>()\[\]'\",;:]+")
 _PHONE = re.compile(r"\+\d{6,15}")
 
 
-@dataclass(frozen=True, slots=True)
-class MessageView:
-    """One outbox message for an operator; ``recipient`` and ``last_error`` are masked."""
-
-    id: uuid.UUID
-    kind: str
-    channel: str
-    recipient: str
-    status: str
-    attempts: int
-    last_error: str | None
-    created_at: datetime
-    sent_at: datetime | None
+# One outbox message as an operator sees it: an OutboxEntry whose ``recipient`` and
+# ``last_error`` are masked (:func:`view`).
+MessageView = OutboxEntry
 
 
 def _phone(value: str) -> str:
@@ -75,16 +63,9 @@ def mask_error(error: str | None) -> str | None:
 
 
 def view(entry: OutboxEntry) -> MessageView:
-    return MessageView(id=entry.id, kind=entry.kind, channel=entry.channel,
-                       recipient=mask_recipient(entry), status=entry.status,
-                       attempts=entry.attempts, last_error=mask_error(entry.last_error),
-                       created_at=entry.created_at, sent_at=entry.sent_at)
-
-
-def encode_cursor(entry: MessageView) -> str:
-    """The project's keyset cursor (domain/audit.py): base64url of ``created_at|id``."""
-    raw = f"{entry.created_at.isoformat()}|{entry.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    """``entry`` with its recipient and error text masked."""
+    return dataclasses.replace(entry, recipient=mask_recipient(entry),
+                               last_error=mask_error(entry.last_error))
 
 
 async def list_messages(svc: Services, *, actor_id: uuid.UUID | None, info: RequestInfo,
