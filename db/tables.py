@@ -36,6 +36,13 @@ class User(Table, tablename="users"):
     backup_codes_remaining = Integer(default=0)  # kept equal to the unused backup_codes rows
     push_device_count = Integer(default=0)  # kept equal to the push_devices rows
     deleted_at = Timestamptz(null=True, default=None)  # erased: a pseudonymous tombstone
+    # Organizations and the active context (issue 13)
+    account_type = Varchar(length=16, default="personal")  # personal | organization
+    nickname = Varchar(length=100, null=True, default=None)
+    avatar_url = Varchar(length=2048, null=True, default=None)  # https only
+    personal_profile_id = UUID(null=True, default=None)  # the personal context's id, if any
+    last_login_at = Timestamptz(null=True, default=None)
+    organization_count = Integer(default=0)  # kept equal to the user's memberships rows
 
 
 class Session(Table, tablename="sessions"):
@@ -54,6 +61,9 @@ class Session(Table, tablename="sessions"):
     expires_at = Timestamptz(index=True)
     revoked_at = Timestamptz(null=True, default=None)
     revoked_reason = Varchar(length=32, null=True, default=None)
+    # The active context (API.md POST /v1/auth/context): every refresh re-issues it
+    context_type = Varchar(length=16, null=True, default=None)  # organization | personal
+    context_id = UUID(null=True, default=None)
 
 
 class RefreshToken(Table, tablename="refresh_tokens"):
@@ -119,6 +129,8 @@ class AuditEvent(Table, tablename="audit_events"):
     user_agent = Varchar(length=512, null=True, default=None)
     metadata = JSON(default={})
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    # the organization the event concerns; no foreign key: the trail outlives the organization
+    organization_id = UUID(null=True, default=None, index=True)
 
 
 class TotpCredential(Table, tablename="totp_credentials"):
@@ -174,11 +186,78 @@ class NotificationPreference(Table, tablename="notification_preferences"):
 
     id = UUID(primary_key=True)
     user_id = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
-    channel = Varchar(length=16)  # email | sms | push
+    channel = Varchar(length=16)  # email | sms | push | slack | voice
     enabled = Boolean(default=True)
     priority = Integer(default=1)  # 1 first
 
 
+class Organization(Table, tablename="organizations"):
+    """A tenant: a business whose people are its members (API.md Organization)."""
+
+    id = UUID(primary_key=True)
+    name = Varchar(length=200)
+    legal_business_name = Varchar(length=200, null=True, default=None)
+    dba_name = Varchar(length=200, null=True, default=None)
+    contact_email = Varchar(length=254)
+    timezone = Varchar(length=64, default="UTC")  # IANA zone name
+    created_by = UUID(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Membership(Table, tablename="memberships"):
+    """A person in an organization; unique on (organization_id, user_id) (migration index)."""
+
+    id = UUID(primary_key=True)
+    organization_id = ForeignKey(references=Organization, on_delete=OnDelete.cascade, index=True)
+    user_id = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    role = Varchar(length=16, default="member")  # owner | admin | member
+    status = Varchar(length=16, default="active")  # active | suspended
+    created_at = Timestamptz(default=TimestamptzNow())  # joinedAt
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Invitation(Table, tablename="invitations"):
+    """An invitation to join an organization. The worker mints its token when it sends the
+    email; only the SHA-256 is kept (token_hash null until then)."""
+
+    id = UUID(primary_key=True)
+    organization_id = ForeignKey(references=Organization, on_delete=OnDelete.cascade, index=True)
+    email = Varchar(length=254)
+    email_lower = Varchar(length=254, index=True)
+    role = Varchar(length=16, default="member")
+    invited_by = UUID(null=True, default=None)
+    token_hash = Varchar(length=64, null=True, default=None, unique=True)
+    expires_at = Timestamptz(null=True, default=None)  # set with the token
+    accepted_at = Timestamptz(null=True, default=None)
+    accepted_by = UUID(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+class Team(Table, tablename="teams"):
+    """A group of an organization's members (OnCall); SCIM Groups map to these."""
+
+    id = UUID(primary_key=True)
+    organization_id = ForeignKey(references=Organization, on_delete=OnDelete.cascade, index=True)
+    name = Varchar(length=200)
+    description = Varchar(length=1000, null=True, default=None)
+    is_active = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class TeamMembership(Table, tablename="team_memberships"):
+    """A member of a team; unique on (team_id, user_id) (migration index)."""
+
+    id = UUID(primary_key=True)
+    team_id = ForeignKey(references=Team, on_delete=OnDelete.cascade, index=True)
+    user_id = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    role = Varchar(length=16, default="member")  # lead | member
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
 TABLES: tuple[type[Table], ...] = (User, Session, RefreshToken, OneTimeToken, OtpCode,
                                    OutboxMessage, AuditEvent, TotpCredential, BackupCode,
-                                   TwoFactorChallenge, PushDevice, NotificationPreference)
+                                   TwoFactorChallenge, PushDevice, NotificationPreference,
+                                   Organization, Membership, Invitation, Team, TeamMembership)

@@ -88,6 +88,22 @@ class Forbidden(DomainError):
     detail = "You are not allowed to do this."
 
 
+class AuthorizationDenied(Forbidden):
+    """Not an active member of the organization asked for, or not the owner of the personal
+    profile (API.md POST /v1/auth/context)."""
+
+    code = "authorization_denied"
+    detail = "You may not act in this context."
+
+
+class ReauthenticationRequired(Unauthenticated):
+    """The access token's sign-in (``auth_time``) is too old for this step; sign in again
+    (OpenID Connect Core §2 ``auth_time``, ``max_age``)."""
+
+    code = "reauthentication_required"
+    detail = "Sign in again to do this."
+
+
 class Conflict(DomainError):
     """The request clashes with the current state (a limit of pending items, the last admin,
     a feature that is off). Subclass with a specific ``code`` per rule."""
@@ -144,6 +160,20 @@ class LastAdmin(Conflict):
 
     code = "last_admin"
     detail = "This is the last active admin account; make another admin first."
+
+
+class LastOwner(Conflict):
+    """The change would leave an organization without an owner."""
+
+    code = "last_owner"
+    detail = "An organization must keep at least one owner."
+
+
+class TooManyPendingInvitations(Conflict):
+    """The organization has ``MAX_PENDING_INVITATIONS`` pending invitations already."""
+
+    code = "too_many_pending_invitations"
+    detail = "Too many pending invitations; revoke some first."
 
 
 class InvalidCode(DomainError):

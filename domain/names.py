@@ -48,6 +48,26 @@ class AuditAction(StrEnum):
     DEVICE_PAIRED = "mobile.device.paired"
     MESSAGES_LISTED = "admin.messages.listed"  # actor_id: the admin; metadata: status, count
     MESSAGE_RETRIED = "admin.message.retried"  # actor_id: the admin (None: the CLI)
+    # Organizations (issue 13): user_id is the target person, actor_id who acted, and the
+    # event's organization_id the organization (GET /v1/organizations/{id}/events)
+    ORGANIZATION_CREATED = "organization.created"
+    ORGANIZATION_UPDATED = "organization.updated"
+    ORGANIZATION_DELETED = "organization.deleted"
+    MEMBER_ADDED = "organization.member.added"
+    MEMBER_ROLE_CHANGED = "organization.member.role_changed"
+    MEMBER_REMOVED = "organization.member.removed"  # metadata: left (self) or removed
+    MEMBER_SUSPENDED = "organization.member.suspended"
+    MEMBER_REACTIVATED = "organization.member.reactivated"
+    INVITATION_SENT = "organization.invitation.sent"
+    INVITATION_ACCEPTED = "organization.invitation.accepted"
+    INVITATION_REVOKED = "organization.invitation.revoked"
+    TEAM_CREATED = "organization.team.created"
+    TEAM_UPDATED = "organization.team.updated"
+    TEAM_DEACTIVATED = "organization.team.deactivated"
+    TEAM_MEMBER_ADDED = "organization.team.member_added"
+    TEAM_MEMBER_REMOVED = "organization.team.member_removed"
+    CONTEXT_SWITCHED = "auth.context.switched"  # metadata: contextType, contextId
+    MOBILE_TOKEN_ISSUED = "mobile.token.issued"  # POST /v1/mobile/token
 
 
 class RevokeReason(StrEnum):
@@ -84,22 +104,61 @@ class RateLimit(StrEnum):
     CONTACT_CODE_PER_ACCOUNT = "contact_code_per_account"
     PAIR_TOKEN_PER_ACCOUNT = "pair_token_per_account"
     PAIR = "pair"
+    CONTEXT = "context"  # POST /v1/auth/context per IP
+    INVITATION_PER_ORGANIZATION = "invitation_per_organization"
 
     def describe(self) -> str:
         """"register per IP", "password forgot per account" — as a person reads it."""
         for suffix, whom in (("_per_account", "per account"), ("_per_session", "per session"),
-                             ("_per_number", "per phone number")):
+                             ("_per_number", "per phone number"),
+                             ("_per_organization", "per organization")):
             if self.value.endswith(suffix):
                 return f"{self.value.removesuffix(suffix).replace('_', ' ')} {whom}"
         return f"{self.value.replace('_', ' ')} per IP"
 
 
 class Role(StrEnum):
-    """``users.roles`` entries (API.md ``ROLES``): checked in one place,
-    ``domain.users.access``."""
+    """The global roles latchkey itself acts on (``users.roles``); ``ROLES`` may allow more
+    (the agency app's ``manager``, ...), which latchkey only carries in the access token.
+    Checked in one place, ``domain.users.access``."""
 
     ADMIN = "admin"
     USER = "user"
+
+
+class AccountType(StrEnum):
+    """``users.account_type``, chosen at sign-up (API.md POST /v1/auth/register)."""
+
+    PERSONAL = "personal"
+    ORGANIZATION = "organization"
+
+
+class OrganizationRole(StrEnum):
+    """``memberships.role``: an organization keeps at least one owner."""
+
+    OWNER = "owner"
+    ADMIN = "admin"
+    MEMBER = "member"
+
+
+MANAGERS = (OrganizationRole.OWNER, OrganizationRole.ADMIN)  # may change the organization
+
+
+class MembershipStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+class TeamRole(StrEnum):
+    LEAD = "lead"
+    MEMBER = "member"
+
+
+class ContextType(StrEnum):
+    """The active context's ``ctx.type`` claim (API.md POST /v1/auth/context)."""
+
+    ORGANIZATION = "organization"
+    PERSONAL = "personal"
 
 
 class SessionKind(StrEnum):

@@ -30,6 +30,18 @@ class UserRecord:
     sms_two_factor_phone: str | None = None  # E.164; set once SMS two-factor is verified
     backup_codes_remaining: int = 0
     push_device_count: int = 0
+    account_type: str = "personal"  # AccountType
+    nickname: str | None = None
+    avatar_url: str | None = None
+    personal_profile_id: uuid.UUID | None = None  # the personal context's id, if any
+    last_login_at: datetime | None = None
+    updated_at: datetime | None = None
+    organization_count: int = 0  # memberships of any status; 0: no organization query needed
+
+    @property
+    def display_name(self) -> str | None:
+        """The nickname, else the name (API.md Profile ``displayName``)."""
+        return self.nickname or self.name
 
     @property
     def two_factor_methods(self) -> list[str]:
@@ -152,6 +164,7 @@ class NewAuditEvent:
     user_agent: str | None
     metadata: dict[str, Any]
     created_at: datetime
+    organization_id: uuid.UUID | None = None  # the organization the event concerns
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,4 +177,30 @@ class NewMessage:
     recipient: str
     user_id: uuid.UUID | None
     data: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationRecord:
+    """API.md Organization. timezone: an IANA zone name."""
+
+    id: uuid.UUID
+    name: str
+    legal_business_name: str | None
+    dba_name: str | None
+    contact_email: str
+    timezone: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipRecord:
+    """A person's place in an organization. role: OrganizationRole; status: MembershipStatus."""
+
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    user_id: uuid.UUID
+    role: str
+    status: str
     created_at: datetime

@@ -122,9 +122,18 @@ class Settings:
     rate_limit_contact_code_per_account: str = "1/minute"  # per method (email, sms)
     rate_limit_pair_token_per_account: str = "3/5 minutes"
     rate_limit_pair: str = "20/hour"  # pairing attempts per IP (guessing tokens)
+    rate_limit_context: str = "10/minute"  # context switches per IP
+    rate_limit_invitation_per_organization: str = "20/hour"
     lockout_threshold: int = 10  # failed sign-ins within lockout_window lock the account
     lockout_window: int = 900
     lockout_duration: int = 900
+    # Organizations, teams and the active context (issue 13)
+    roles: str = "admin,user"  # the global roles an account may hold, comma-separated
+    default_role: str = "user"  # given at sign-up; must be one of ROLES
+    app_url_organization: str = ""  # dashboard link of organization accounts; empty: APP_URL
+    invitation_ttl: int = 7 * 86400
+    max_pending_invitations: int = 50  # per organization
+    mobile_token_max_auth_age: int = 600  # POST /v1/mobile/token needs a sign-in this recent
     # Observability (issue 10)
     log_format: str = ""  # json | console; empty: JSON lines in production, console elsewhere
     metrics_token: str = field(default="", repr=False)  # /metrics is 404 until set (Bearer)
@@ -140,6 +149,16 @@ class Settings:
         """Whether the hosted pages (verify email, reset password, ...) are served."""
         return self.hosted_pages == "on" or (self.hosted_pages == "auto"
                                               and self.environment != "production")
+
+    @property
+    def allowed_roles(self) -> tuple[str, ...]:
+        """``ROLES`` as a tuple; always holds ``admin`` (latchkey's own administration)."""
+        return tuple(r.strip() for r in self.roles.split(",") if r.strip())
+
+    @property
+    def organization_app_url(self) -> str:
+        """The dashboard of organization accounts (``APP_URL_ORGANIZATION``, else APP_URL)."""
+        return self.app_url_organization or self.app_url
 
     @property
     def sms_country_codes(self) -> frozenset[int]:
@@ -210,6 +229,16 @@ class Settings:
             found.append("SMS_ALLOWED_COUNTRY_CODES takes calling codes like 1,44,49")
         if self.log_format not in LOG_FORMATS:
             found.append("LOG_FORMAT must be json or console")
+        roles = self.allowed_roles
+        if "admin" not in roles or not all(re.fullmatch(r"[a-z][a-z0-9_]{0,31}", r) for r in roles):
+            found.append("ROLES must be comma-separated lower-case names (a-z, 0-9, _) "
+                         "including admin")
+        if self.default_role not in roles:
+            found.append("DEFAULT_ROLE must be one of ROLES")
+        if self.invitation_ttl <= 0 or self.max_pending_invitations <= 0 \
+                or self.mobile_token_max_auth_age <= 0:
+            found.append("INVITATION_TTL, MAX_PENDING_INVITATIONS and MOBILE_TOKEN_MAX_AUTH_AGE "
+                         "must be positive")
         if self.metrics_token and len(self.metrics_token) < MIN_METRICS_TOKEN:
             found.append(f"METRICS_TOKEN must be at least {MIN_METRICS_TOKEN} characters")
         if not 0 <= self.worker_metrics_port <= 65535:

@@ -52,12 +52,14 @@ class UnitOfWork:
         self._tx: Any = None
 
     def audit(self, action: AuditAction, user_id: uuid.UUID | None, *,
-              actor_id: uuid.UUID | None = None, **metadata: object) -> None:
-        """Record an audit event with this request's IP and user agent. metadata: no secrets."""
+              actor_id: uuid.UUID | None = None, organization_id: uuid.UUID | None = None,
+              **metadata: object) -> None:
+        """Record an audit event with this request's IP and user agent. metadata: no secrets.
+        organization_id: the organization it concerns (shown in its events feed)."""
         self._events.append(NewAuditEvent(
             action=action.value, user_id=user_id, actor_id=actor_id,
             ip_address=self.info.ip_address, user_agent=self.info.user_agent,
-            metadata=metadata, created_at=self.now))
+            metadata=metadata, created_at=self.now, organization_id=organization_id))
 
     def send(self, kind: MessageKind, *, user: UserRecord, data: dict[str, Any] | None = None,
              recipient: str | None = None) -> uuid.UUID:

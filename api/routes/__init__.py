@@ -2,7 +2,17 @@
 
 from litestar import Controller
 
-from api.routes import magic_links, mobile, notifications, two_factor, two_factor_sms, users
+from api.routes import (
+    invitations,
+    magic_links,
+    mobile,
+    notifications,
+    organizations,
+    teams,
+    two_factor,
+    two_factor_sms,
+    users,
+)
 from api.routes.accounts import AccountController
 from api.routes.admin_messages import AdminMessageController
 from api.routes.auth import AuthController
@@ -16,5 +26,6 @@ ROUTES: list[type[Controller]] = [
     SecurityEventController, OpsController,
     *magic_links.CONTROLLERS, *two_factor.CONTROLLERS, *two_factor_sms.CONTROLLERS,
     *users.CONTROLLERS, *notifications.CONTROLLERS, *mobile.CONTROLLERS,
-    AdminMessageController,
+    AdminMessageController, *organizations.CONTROLLERS, *invitations.CONTROLLERS,
+    *teams.CONTROLLERS,
 ]

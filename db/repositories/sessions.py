@@ -13,7 +13,9 @@ from domain.records import RefreshTokenRecord, SessionRecord, UserRecord
 USER_COLUMNS = ("u.id AS user_id, u.email, u.password_hash, u.name, u.email_verified_at, u.roles, "
                 "u.is_active, u.created_at, u.phone_number, u.phone_verified_at, "
                 "u.mobile_enabled, u.totp_enabled_at, u.sms_two_factor_phone, "
-                "u.backup_codes_remaining, u.push_device_count")
+                "u.backup_codes_remaining, u.push_device_count, u.account_type, u.nickname, "
+                "u.avatar_url, u.personal_profile_id, u.last_login_at, u.updated_at, "
+                "u.organization_count")
 
 
 
@@ -31,7 +33,12 @@ def _user(row: dict) -> UserRecord:
                       totp_enabled_at=row["totp_enabled_at"],
                       sms_two_factor_phone=row["sms_two_factor_phone"],
                       backup_codes_remaining=row["backup_codes_remaining"],
-                      push_device_count=row["push_device_count"])
+                      push_device_count=row["push_device_count"],
+                      account_type=row["account_type"], nickname=row["nickname"],
+                      avatar_url=row["avatar_url"],
+                      personal_profile_id=row["personal_profile_id"],
+                      last_login_at=row["last_login_at"], updated_at=row["updated_at"],
+                      organization_count=row["organization_count"])
 
 
 async def create(*, user_id: uuid.UUID, kind: str, amr: Sequence[str], now: datetime,
@@ -204,3 +211,13 @@ async def revoked_since(since: datetime) -> list[uuid.UUID]:
     """Ids of sessions revoked at or after ``since`` (to re-sync the Redis deny-list)."""
     rows = await Session.select(Session.id).where(Session.revoked_at >= since)
     return [r["id"] for r in rows]
+
+
+async def clear_context(*, organization_id: uuid.UUID, user_id: uuid.UUID | None = None) -> None:
+    """Forget the active context ``organization_id`` on the user's sessions (every member's
+    when ``user_id`` is None: the organization was deleted), so the next refresh issues an
+    access token without ``ctx`` (API.md POST /v1/auth/context)."""
+    where = (Session.context_type == "organization") & (Session.context_id == organization_id)
+    if user_id is not None:
+        where &= Session.user_id == user_id
+    await Session.update({Session.context_type: None, Session.context_id: None}).where(where)

@@ -19,7 +19,9 @@ FIELDS = (
     User.id, User.email, User.password_hash, User.name, User.email_verified_at,
     User.roles, User.is_active, User.created_at, User.phone_number, User.phone_verified_at,
     User.mobile_enabled, User.totp_enabled_at, User.sms_two_factor_phone,
-    User.backup_codes_remaining, User.push_device_count,
+    User.backup_codes_remaining, User.push_device_count, User.account_type, User.nickname,
+    User.avatar_url, User.personal_profile_id, User.last_login_at, User.updated_at,
+    User.organization_count,
 )
 LIVE = User.deleted_at.is_null()  # an erased account (a tombstone) is never found
 # The two lookups every profile read and sign-in makes, as fixed SQL: building the Piccolo
@@ -57,20 +59,25 @@ async def email_exists(email: str) -> bool:
 
 
 async def insert(*, email: str, password_hash: str, name: str | None, now: datetime,
-                 roles: Sequence[str] = ("user",), verified: bool = False) -> UserRecord:
+                 roles: Sequence[str] = ("user",), verified: bool = False,
+                 account_type: str = "personal", nickname: str | None = None,
+                 personal_profile_id: uuid.UUID | None = None) -> UserRecord:
     """Insert a user (unverified with the role "user" unless told otherwise); returns it.
-    The unique index on email_lower is the last word on duplicates (raises the driver's
-    integrity error on a lost race)."""
+    account_type: AccountType; personal_profile_id: the personal context's id, if the
+    account has one. The unique index on email_lower is the last word on duplicates (raises
+    the driver's integrity error on a lost race)."""
     user_id = uuid.uuid4()
     verified_at = now if verified else None
     await User.insert(
         User(id=user_id, email=email, email_lower=email.lower(), password_hash=password_hash,
              name=name, created_at=now, updated_at=now, roles=list(roles),
-             email_verified_at=verified_at)
+             email_verified_at=verified_at, account_type=account_type, nickname=nickname,
+             personal_profile_id=personal_profile_id)
     )
     return UserRecord(id=user_id, email=email, password_hash=password_hash, name=name,
                       email_verified_at=verified_at, roles=list(roles), is_active=True,
-                      created_at=now)
+                      created_at=now, account_type=account_type, nickname=nickname,
+                      personal_profile_id=personal_profile_id, updated_at=now)
 
 
 async def mark_email_verified(user_id: uuid.UUID, now: datetime) -> bool:

@@ -20,6 +20,8 @@ class Channel(StrEnum):
     EMAIL = "email"
     SMS = "sms"
     PUSH = "push"
+    SLACK = "slack"  # no sender yet: recorded in the outbox as not delivered (routing.py)
+    VOICE = "voice"  # no sender yet: likewise
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,3 +106,7 @@ ACCOUNT_DEACTIVATED_ALERT = declare(MessageKind(
 # both). Not a routed security alert: routing would send it to the new address.
 EMAIL_CHANGED_NOTICE = declare(MessageKind("email_changed_notice",
                                            "The email address of your account was changed"))
+# To an address that may have no account yet; carries the invitation's own token, stored on
+# the invitation row (domain/organizations/invitations.py), not in one_time_tokens.
+INVITATION = declare(MessageKind("invitation", "You are invited to join an organization",
+                                 secret=purposes.INVITATION))

@@ -62,3 +62,6 @@ CONTACT_SMS = declare(Purpose("contact_sms", SecretForm.CODE, "contact_code_ttl"
 # Minted in the request and shown as a QR code to the signed-in owner, never sent by message.
 PAIR_DEVICE = declare(Purpose("pair_device", SecretForm.LINK, "pairing_token_ttl",
                               supersedes=False))
+# Minted by the worker into invitations.token_hash (the invitee may have no account yet).
+INVITATION = declare(Purpose("invitation", SecretForm.LINK, "invitation_ttl",
+                             link_path="/invitations/accept"))

@@ -1,0 +1,1 @@
+"""Organizations, memberships, invitations and teams (API.md "Organizations and context")."""
