@@ -61,19 +61,24 @@ class UnitOfWork:
             ip_address=self.info.ip_address, user_agent=self.info.user_agent,
             metadata=metadata, created_at=self.now, organization_id=organization_id))
 
-    def send(self, kind: MessageKind, *, user: UserRecord, data: dict[str, Any] | None = None,
-             recipient: str | None = None) -> uuid.UUID:
-        """Queue a message of ``kind`` to ``user`` (recipient: the user's email unless given)
-        on the kind's first channel; returns the outbox id. ``data`` must hold no secret:
-        the worker mints the kind's secret at send time. The current request id goes along
-        as ``data["request_id"]`` so the worker's log lines about the message carry it."""
+    def send(self, kind: MessageKind, *, user: UserRecord | None,
+             data: dict[str, Any] | None = None, recipient: str | None = None) -> uuid.UUID:
+        """Queue a message of ``kind`` to ``user`` (recipient: the user's email unless given;
+        ``user`` None: to an address without an account, such as an invitation, and then
+        ``recipient`` is required) on the kind's first channel; returns the outbox id.
+        ``data`` must hold no secret: the worker mints the kind's secret at send time. The
+        current request id goes along as ``data["request_id"]`` so the worker's log lines
+        about the message carry it. raises ValueError without user or recipient."""
+        if user is None and recipient is None:
+            raise ValueError("a message needs a user or a recipient")
         message_id = uuid.uuid4()
-        row_data = {"name": user.name, **(data or {})}
+        row_data = {"name": user.name if user else None, **(data or {})}
         if (rid := request_id.get()) is not None:
             row_data[OUTBOX_KEY] = rid
         self._messages.append(NewMessage(
             id=message_id, kind=kind.name, channel=kind.channels[0].value,
-            recipient=recipient or user.email, user_id=user.id,
+            recipient=recipient or user.email,  # type: ignore[union-attr]  # checked above
+            user_id=user.id if user else None,
             data=row_data, created_at=self.now))
         return message_id
 

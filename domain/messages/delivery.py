@@ -21,19 +21,21 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from db.repositories import outbox
+from db.repositories import invitations, outbox
 from db.transaction import transaction
 from domain import one_time_secrets
 from domain.clock import Clock
 from domain.errors import PermanentDeliveryError, TransientDeliveryError
 from domain.messages import routing
 from domain.messages.kinds import KINDS, MessageKind
-from domain.one_time_secrets import SecretForm
+from domain.one_time_secrets import SecretForm, purposes
 from domain.records import OutboxRecord
 from domain.settings import Settings
+from domain.tokens import hash_token, new_opaque_token
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +69,22 @@ def _lifetime(seconds: int) -> str:
 
 
 async def _mint(kind: MessageKind, record: OutboxRecord, data: dict[str, Any],
-                settings: Settings, clock: Clock) -> None:
+                settings: Settings, clock: Clock) -> str | None:
     """Issue the kind's one-time secret (if any) and put it in ``data``; the lifetime starts
-    now, when the message is sent, not when it was queued."""
+    now, when the message is sent, not when it was queued. Returns why the message must not
+    be sent after all (an invitation revoked or accepted meanwhile), else None."""
     purpose = kind.secret
+    if purpose is purposes.INVITATION:  # the invitee may have no account: the row holds it
+        raw, ttl = new_opaque_token(), purpose.ttl(settings)
+        if not await invitations.set_token(uuid.UUID(str(data.get("invitation_id"))),
+                                           token_hash=hash_token(raw),
+                                           expires_at=clock() + timedelta(seconds=ttl)):
+            return "the invitation was revoked or accepted before it was sent"
+        data["link"] = f"{settings.app_url.rstrip('/')}{purpose.link_path}?token={raw}"
+        data["expires_in"] = _lifetime(ttl)
+        return None
     if purpose is None or record.user_id is None:
-        return
+        return None
     if purpose.form is SecretForm.LINK:
         raw, ttl = await one_time_secrets.issue_link(
             purpose, user_id=record.user_id, settings=settings, now=clock(),
@@ -84,6 +96,7 @@ async def _mint(kind: MessageKind, record: OutboxRecord, data: dict[str, Any],
                                                      target=record.recipient)
         data["code"] = raw
     data["expires_in"] = _lifetime(ttl)
+    return None
 
 
 async def deliver(message_id: uuid.UUID, *, send: Sender, settings: Settings, clock: Clock,
@@ -98,6 +111,7 @@ async def deliver(message_id: uuid.UUID, *, send: Sender, settings: Settings, cl
     a claimed message back to pending).
     """
     routes: list[uuid.UUID] | None = None
+    void: str | None = None
     async with transaction():
         record = await outbox.claim(message_id, clock())
         if record is None:
@@ -109,14 +123,14 @@ async def deliver(message_id: uuid.UUID, *, send: Sender, settings: Settings, cl
         if routes is not None:
             await outbox.finish(record.id, status=outbox.SENT, now=clock())
         elif kind is not None:
-            await _mint(kind, record, data, settings, clock)
+            void = await _mint(kind, record, data, settings, clock)
     if routes is not None:
         if dispatch is not None and routes:
             await dispatch(routes)
         return Outcome.ROUTED
-    if kind is None:  # a row written by a newer release, or by hand: never guess
+    if kind is None or void is not None:  # a row of a newer release or by hand: never guess
         await outbox.finish(record.id, status=outbox.FAILED, now=clock(),
-                            error=f"unknown message kind {record.kind!r}")
+                            error=void or f"unknown message kind {record.kind!r}")
         return Outcome.FAILED
     data["app_url"] = settings.app_url.rstrip("/")
     message = OutgoingMessage(record.id, kind, record.channel, record.recipient, data,
