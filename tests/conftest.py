@@ -18,7 +18,8 @@ from tests.support import MutableClock, serving
 
 TABLES = ("audit_events", "outbox_messages", "one_time_tokens", "otp_codes", "refresh_tokens",
           "sessions", "totp_credentials", "backup_codes", "two_factor_challenges",
-          "push_devices", "notification_preferences", "users")
+          "push_devices", "notification_preferences", "team_memberships", "teams",
+          "invitations", "memberships", "organizations", "users")
 
 
 @pytest.fixture(scope="session", autouse=True)
