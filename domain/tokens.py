@@ -61,6 +61,10 @@ class AccessClaims:
     expires_at: datetime
     amr: tuple[str, ...]
     roles: tuple[str, ...] = ()  # the account's roles when the token was issued (API.md)
+    auth_time: int | None = None  # when the session's holder signed in (Unix seconds, OIDC)
+    context_type: str | None = None  # the active context's ``ctx.type`` (ContextType)
+    context_id: uuid.UUID | None = None  # ``ctx.id``: an organization or a personal profile
+    org_role: str | None = None  # the member's role when ``ctx`` is an organization
 
 
 class AccessTokenCodec:
@@ -76,9 +80,13 @@ class AccessTokenCodec:
         self.ttl = ttl
 
     def issue(self, *, user_id: uuid.UUID, session_id: uuid.UUID, now: datetime,
-              amr: tuple[str, ...] = ("pwd",), roles: Sequence[str] = ()) -> str:
-        """Return a signed compact JWT valid for ``ttl`` seconds from ``now``."""
-        payload = {
+              amr: tuple[str, ...] = ("pwd",), roles: Sequence[str] = (),
+              auth_time: datetime | None = None, context: tuple[str, uuid.UUID] | None = None,
+              org_role: str | None = None) -> str:
+        """Return a signed compact JWT valid for ``ttl`` seconds from ``now``. auth_time: when
+        the person signed in (OIDC Core §2 ``auth_time``); context: the active context as
+        (type, id), carried as ``ctx: {type, id}``, with ``orgRole`` for an organization."""
+        payload: dict[str, object] = {
             "sub": str(user_id),
             "sid": str(session_id),
             "jti": uuid.uuid4().hex,
@@ -90,6 +98,12 @@ class AccessTokenCodec:
             "amr": list(amr),
             "roles": list(roles),
         }
+        if auth_time is not None:
+            payload["auth_time"] = int(auth_time.timestamp())
+        if context is not None:
+            payload["ctx"] = {"type": context[0], "id": str(context[1])}
+            if org_role is not None:
+                payload["orgRole"] = org_role
         return jwt.encode(payload, self._secret, algorithm=ALGORITHM)
 
     def decode(self, token: str, *, now: datetime) -> AccessClaims:
@@ -122,6 +136,10 @@ class AccessTokenCodec:
                 expires_at=expires_at,
                 amr=tuple(payload.get("amr") or ()),
                 roles=tuple(payload.get("roles") or ()),
+                auth_time=int(payload["auth_time"]) if "auth_time" in payload else None,
+                context_type=str(ctx["type"]) if (ctx := payload.get("ctx")) else None,
+                context_id=uuid.UUID(str(ctx["id"])) if ctx else None,
+                org_role=str(payload["orgRole"]) if "orgRole" in payload else None,
             )
         except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
             raise Unauthenticated("The access token is invalid.") from exc
