@@ -151,6 +151,8 @@ class AuditRecord:
     user_agent: str | None
     metadata: dict[str, Any]
     created_at: datetime
+    user_id: uuid.UUID | None = None  # whom it concerns (an organization's feed shows it)
+    actor_id: uuid.UUID | None = None  # who acted, when not the user
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,3 +206,18 @@ class MembershipRecord:
     role: str
     status: str
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRecord:
+    """A membership with the member's account fields (API.md GET /v1/organizations/{id}/members).
+    created_at: when they joined."""
+
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    user_id: uuid.UUID
+    role: str
+    status: str
+    created_at: datetime
+    email: str
+    name: str | None
