@@ -59,3 +59,24 @@ async def page(user_id: uuid.UUID, *, limit: int,
         if isinstance(row["metadata"], str):
             row["metadata"] = json.loads(row["metadata"])
     return [AuditRecord(**row) for row in rows]
+
+
+async def organization_page(organization_id: uuid.UUID, *, limit: int,
+                            before: tuple[datetime, uuid.UUID] | None = None
+                            ) -> list[AuditRecord]:
+    """Up to ``limit`` events concerning the organization, newest first, strictly older than
+    ``before`` (keyset, as :func:`page`); each carries ``user_id`` (the target) and
+    ``actor_id`` (who acted)."""
+    where = AuditEvent.organization_id == organization_id
+    if before is not None:
+        at, event_id = before
+        where &= (AuditEvent.created_at < at) | (
+            (AuditEvent.created_at == at) & (AuditEvent.id < event_id))
+    rows = await AuditEvent.select(
+        AuditEvent.id, AuditEvent.action, AuditEvent.ip_address, AuditEvent.user_agent,
+        AuditEvent.metadata, AuditEvent.created_at, AuditEvent.user_id, AuditEvent.actor_id,
+    ).where(where).order_by(AuditEvent.created_at, AuditEvent.id, ascending=False).limit(limit)
+    for row in rows:
+        if isinstance(row["metadata"], str):
+            row["metadata"] = json.loads(row["metadata"])
+    return [AuditRecord(**row) for row in rows]
