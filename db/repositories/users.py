@@ -94,6 +94,12 @@ async def set_password_hash(user_id: uuid.UUID, password_hash: str, now: datetim
     )
 
 
+async def record_login(user_id: uuid.UUID, now: datetime) -> None:
+    """Set ``last_login_at`` (API.md Profile ``lastLoginAt``): a session was just opened.
+    Not a profile change: ``updated_at`` stays. Call in the transaction opening it."""
+    await User.update({User.last_login_at: now}).where(User.id == user_id)
+
+
 async def update_profile(user_id: uuid.UUID, *, now: datetime, **fields: Any) -> None:
     """Set profile columns of a live account: ``name``, ``phone_number`` (E.164 or None;
     a new value clears ``phone_verified_at``), ``roles``, ``is_active``, ``email_verified``
