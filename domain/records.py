@@ -71,6 +71,17 @@ class SessionRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ActiveContext:
+    """A session's active context (API.md POST /v1/auth/context), carried as ``ctx``.
+    type: a ContextType value; id: the organization's or the personal profile's id;
+    org_role: the member's current role when ``type`` is organization (``orgRole``)."""
+
+    type: str
+    id: uuid.UUID
+    org_role: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RefreshTokenRecord:
     """A refresh token joined with its session and user, as the rotation needs it."""
 
@@ -86,6 +97,7 @@ class RefreshTokenRecord:
     session_ip: str | None
     session_user_agent: str | None
     user: UserRecord
+    session_context: ActiveContext | None = None  # None when none or no longer valid
 
 
 @dataclass(frozen=True, slots=True)
