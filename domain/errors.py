@@ -176,6 +176,14 @@ class TooManyPendingInvitations(Conflict):
     detail = "Too many pending invitations; revoke some first."
 
 
+class NoPushDevice(Conflict):
+    """Push cannot be verified: the account has no registered push device (API.md
+    /v1/notifications/verification/send, method push)."""
+
+    code = "no_push_device"
+    detail = "Register a push device first: push is verified by a registered device."
+
+
 class InvalidCode(DomainError):
     """A wrong, used or unknown one-time code (TOTP, SMS, backup, contact code)."""
 
