@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from db.repositories import users
 from domain.accounts.emails import normalize_email
+from domain.contacts import preferences
 from domain.errors import EmailTaken
 from domain.messages import kinds
 from domain.names import AuditAction, Role
@@ -59,6 +60,7 @@ async def provision_admin(svc: Services, *, email: str, password: str | None,
                     raise EmailTaken()
                 user = await users.insert(email=email, password_hash=password_hash, name=None,
                                           now=uow.now, roles=[Role.ADMIN.value], verified=True)
+                await preferences.start(user.id)  # email at priority 1, like every new account
                 uow.audit(AuditAction.REGISTERED, user.id, via="create_admin")
             else:
                 await users.update_profile(user.id, now=uow.now, roles=[Role.ADMIN.value],
