@@ -8,6 +8,7 @@ import re
 from http import HTTPStatus
 from typing import Any
 
+import msgspec.inspect as mi
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
@@ -110,11 +111,52 @@ def _field_error(item: dict[str, Any]) -> dict[str, str]:
     return {"field": key, "message": message}
 
 
-def validation_error(_: Request, exc: ValidationException) -> Response[dict[str, Any]]:
+ENUM_VALUE = re.compile(r"^Invalid enum value ")
+
+
+def _allowed_values(request: Request, path: str) -> list[str] | None:
+    """The values of the Literal or Enum field at ``path`` ("items[0].channel", camelCase) of
+    the handler's msgspec body type; None when it is not one (never raises)."""
+    try:
+        data = request.route_handler.parsed_fn_signature.parameters.get("data")
+        node: Any = mi.type_info(data.annotation) if data is not None else None
+        for part in re.sub(r"\[\d+\]", "", path).split("."):
+            node = _inner(node)
+            if not isinstance(node, mi.StructType):
+                return None
+            node = next((f.type for f in node.fields if f.encode_name == part), None)
+        node = _inner(node)
+        if isinstance(node, mi.LiteralType):
+            return [str(v) for v in node.values]
+        if isinstance(node, mi.EnumType):
+            return [str(m.value) for m in node.cls]
+    except Exception:  # an error message must never become a 500
+        return None
+    return None
+
+
+def _inner(node: Any) -> Any:
+    """Through lists and ``X | None`` to the type inside."""
+    while True:
+        if isinstance(node, mi.ListType | mi.SetType | mi.FrozenSetType | mi.VarTupleType):
+            node = node.item_type
+        elif isinstance(node, mi.UnionType) and len(
+                inner := [t for t in node.types if not isinstance(t, mi.NoneType)]) == 1:
+            node = inner[0]
+        else:
+            return node
+
+
+def validation_error(request: Request, exc: ValidationException) -> Response[dict[str, Any]]:
     """Litestar/msgspec decode failures: malformed JSON, wrong types, missing fields, bad
-    query or path parameters."""
+    query or path parameters. An unknown value of a Literal or Enum field names the allowed
+    ones ("must be one of organization, personal"; issue 13 "Bad input")."""
     items = [i for i in (exc.extra if isinstance(exc.extra, list) else []) if isinstance(i, dict)]
     errors = [_field_error(item) for item in items]
+    for item, error in zip(items, errors, strict=True):
+        if item.get("source") == "body" and ENUM_VALUE.match(str(item.get("message", ""))) \
+                and (allowed := _allowed_values(request, error["field"])):
+            error["message"] = "must be one of " + ", ".join(allowed)
     if items and all(i.get("source") in ("query", "path", "header", "cookie") for i in items):
         detail = "A parameter of the request is not valid."
     else:
