@@ -149,12 +149,11 @@ async def test_create_list_read_update_delete_by_role(client, person, clock):
 
 async def test_an_unverified_account_cannot_create_one(client):
     assert (await register(client, "new@example.com")).status_code == 201
-    await User.update({User.email_verified_at: None}).where(User.email == "new@example.com")
-    # sign-in refuses unverified accounts: make one signed in, then unverify it
-    await User.update({User.email_verified_at: User.created_at}).where(
-        User.email == "new@example.com")
+    # sign-in refuses unverified accounts: sign in verified, then lose the verification
+    unverified = User.email == "new@example.com"
+    await User.update({User.email_verified_at: User.created_at}).where(unverified)
     pair = (await sign_in(client, "new@example.com")).json()
-    await User.update({User.email_verified_at: None}).where(User.email == "new@example.com")
+    await User.update({User.email_verified_at: None}).where(unverified)
     refused = await client.post(ORGS, headers=bearer(pair["accessToken"]), json={"name": "X"})
     assert refused.status_code == 403 and refused.json()["type"] == "email_not_verified"
     assert await Organization.count() == 0
