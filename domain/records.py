@@ -233,3 +233,20 @@ class MemberRecord:
     created_at: datetime
     email: str
     name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationRecord:
+    """An invitation to an organization (API.md POST /v1/organizations/{id}/invitations).
+    role: OrganizationRole. expires_at: set when queued, reset by the worker when it sends
+    the email (the token's lifetime starts then). The token's hash is never part of it."""
+
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    email: str
+    role: str
+    invited_by: uuid.UUID | None
+    expires_at: datetime | None
+    accepted_at: datetime | None
+    revoked_at: datetime | None
+    created_at: datetime
