@@ -176,6 +176,14 @@ class TooManyPendingInvitations(Conflict):
     detail = "Too many pending invitations; revoke some first."
 
 
+class AlreadyMember(Conflict):
+    """The person invited is a member of the organization already (API.md POST
+    /v1/organizations/{id}/invitations)."""
+
+    code = "already_member"
+    detail = "This person is already a member of the organization."
+
+
 class NoPushDevice(Conflict):
     """Push cannot be verified: the account has no registered push device (API.md
     /v1/notifications/verification/send, method push)."""
