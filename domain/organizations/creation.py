@@ -3,6 +3,7 @@ organization sign-up (POST /v1/auth/register with ``accountType: organization``)
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
 from dataclasses import dataclass
 
@@ -32,12 +33,17 @@ def check_timezone(name: str | None) -> str:
     raises ValidationFailed (400, field ``timezone``)."""
     if name is None:
         return DEFAULT_TIMEZONE
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    # the canonical IANA names only: ZoneInfo() alone also opens "localtime", "posixrules"
+    # or "right/..." files, which are not zones a client means
+    if name not in _zones():
         raise ValidationFailed([("timezone", "Unknown time zone: use an IANA name like "
-                                             "Europe/Berlin.")]) from None
+                                             "Europe/Berlin.")])
     return name
+
+
+@functools.cache
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
 
 
 def check_name(name: str) -> str:
