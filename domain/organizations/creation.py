@@ -14,6 +14,7 @@ from domain.records import OrganizationRecord, UserRecord
 from domain.unit_of_work import UnitOfWork
 
 DEFAULT_TIMEZONE = "UTC"
+NOT_ZONES = frozenset({"localtime", "Factory", "posixrules"})  # files in the zone directory
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,8 @@ def check_timezone(name: str | None) -> str:
 
 @functools.cache
 def _zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    return frozenset(z for z in zoneinfo.available_timezones()
+                     if z not in NOT_ZONES and not z.startswith(("posix/", "right/")))
 
 
 def check_name(name: str) -> str:
