@@ -1,5 +1,5 @@
 """Outbox rows written when the worker routes a security alert: the routes it will deliver
-(pending, like any message) and those it only records (push: no sender yet)."""
+(pending, like any message) and those it only records (push, slack, voice: no sender yet)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from domain.records import NewMessage
 RECORDED = "recorded"  # kept for the record, never delivered: no sender for its channel yet
 
 
-async def add_recorded(messages: Sequence[NewMessage]) -> None:
-    """Store ``messages`` with status "recorded" (the sweep and the worker leave them alone).
-    Call inside the transaction that routes the alert."""
-    if messages:
-        await OutboxMessage.insert(*(OutboxMessage(**asdict(m), status=RECORDED,
-                                                   updated_at=m.created_at) for m in messages))
+async def add_recorded(recorded: Sequence[tuple[NewMessage, str]]) -> None:
+    """Store each (message, reason) with status "recorded" and the reason it was not sent in
+    ``last_error`` (the sweep and the worker leave these rows alone). Call inside the
+    transaction that routes the alert."""
+    if recorded:
+        await OutboxMessage.insert(*(
+            OutboxMessage(**asdict(m), status=RECORDED, last_error=reason,
+                          updated_at=m.created_at) for m, reason in recorded))

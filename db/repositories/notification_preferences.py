@@ -26,6 +26,12 @@ async def replace(user_id: uuid.UUID, rows: Sequence[Row]) -> None:
     transaction that holds the user's row lock (contacts.lock_user), so two replacements
     of one list cannot interleave and trip the unique index."""
     await NotificationPreference.delete().where(NotificationPreference.user_id == user_id)
+    await insert(user_id, rows)
+
+
+async def insert(user_id: uuid.UUID, rows: Sequence[Row]) -> None:
+    """Add ``rows`` to an account that has no list (channels unique): a new account's
+    default, written in the transaction that creates it, or the new list of ``replace``."""
     if rows:
         await NotificationPreference.insert(*(
             NotificationPreference(id=uuid.uuid4(), user_id=user_id, channel=channel,

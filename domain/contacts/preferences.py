@@ -1,5 +1,13 @@
 """Notification preferences: which channels a person wants security alerts on, in which
-order (priority 1 first). The worker routes alerts by them (domain/messages/routing.py)."""
+order (priority 1 first). The worker routes alerts by them (domain/messages/routing.py).
+
+Five channels (the OnCall seed's): email, sms, push, slack, voice. Email and SMS have
+senders; push, slack and voice do not yet. A person may list all five; an alert routed to a
+channel without a sender is recorded in the outbox (status "recorded", with the reason) and
+the alert still goes by email when nothing chosen can deliver it. Every account starts with
+DEFAULT, written when it is created (``start``); accounts older than issue 13 got it by
+migration m0006.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +21,8 @@ from domain.messages.kinds import Channel
 from domain.names import AuditAction
 from domain.services import RequestInfo, Services
 
-CHANNELS: tuple[Channel, ...] = (Channel.EMAIL, Channel.SMS, Channel.PUSH)
+CHANNELS: tuple[Channel, ...] = (Channel.EMAIL, Channel.SMS, Channel.PUSH, Channel.SLACK,
+                                 Channel.VOICE)
 MIN_PRIORITY, MAX_PRIORITY = 1, 10
 
 
@@ -38,7 +47,7 @@ def _ordered(preferences: Sequence[Preference]) -> list[Preference]:
 
 def check(preferences: Sequence[Preference]) -> list[Preference]:
     """The list, ordered, if it is valid. raises ValidationFailed naming each bad entry
-    (``preferences[i].channel``: not one of email, sms, push or given twice;
+    (``preferences[i].channel``: not one of CHANNELS or given twice;
     ``preferences[i].priority``: outside 1-10; ``preferences``: empty)."""
     errors: list[tuple[str, str]] = []
     allowed = ", ".join(c.value for c in CHANNELS)
@@ -59,8 +68,16 @@ def check(preferences: Sequence[Preference]) -> list[Preference]:
     return _ordered(preferences)
 
 
+async def start(user_id: uuid.UUID) -> None:
+    """Give a new account DEFAULT (email enabled, priority 1). Call inside the transaction
+    that creates the account, so it never exists without a list."""
+    await notification_preferences.insert(
+        user_id, [(p.channel, p.enabled, p.priority) for p in DEFAULT])
+
+
 async def get_preferences(user_id: uuid.UUID) -> list[Preference]:
-    """The user's list by priority; DEFAULT when they never saved one."""
+    """The user's list by priority; DEFAULT when none is stored (an account written
+    straight to the database, as some tests and scripts do)."""
     stored = await notification_preferences.list_for_user(user_id)
     return _ordered([Preference(*row) for row in stored]) if stored else list(DEFAULT)
 

@@ -43,7 +43,7 @@ KINDS: dict[str, MessageKind] = {}
 
 # Security alerts may go on every channel; the worker picks by the person's preferences
 # (domain/messages/routing.py). Email first: uow.alert queues the alert there.
-ALERT_CHANNELS = (Channel.EMAIL, Channel.SMS, Channel.PUSH)
+ALERT_CHANNELS = (Channel.EMAIL, Channel.SMS, Channel.PUSH, Channel.SLACK, Channel.VOICE)
 
 
 def declare(kind: MessageKind) -> MessageKind:

@@ -203,4 +203,5 @@ async def test_routing_runs_once_when_the_job_runs_twice(client, mailbox, settin
 
 @pytest.mark.parametrize("kind", [k for k in kinds.KINDS.values() if k.security_alert])
 def test_every_alert_may_go_on_every_channel_email_first(kind):
-    assert kind.channels == (Channel.EMAIL, Channel.SMS, Channel.PUSH)
+    assert kind.channels == (Channel.EMAIL, Channel.SMS, Channel.PUSH, Channel.SLACK,
+                             Channel.VOICE)

@@ -52,9 +52,10 @@ async def test_equal_priorities_keep_a_fixed_order(client, mailbox):
 
 
 @pytest.mark.parametrize(("preferences", "field", "message"), [
-    ([item("slack", True, 1)], "preferences[0].channel", "must be one of email, sms, push"),
-    ([item("email", True, 1), item("voice", True, 2)], "preferences[1].channel",
-     "must be one of email, sms, push"),
+    ([item("pager", True, 1)], "preferences[0].channel",
+     "must be one of email, sms, push, slack, voice"),
+    ([item("email", True, 1), item("Voice", True, 2)], "preferences[1].channel",
+     "must be one of email, sms, push, slack, voice"),
     ([item("email", True, 1), item("email", False, 2)], "preferences[1].channel",
      "each channel may appear only once"),
     ([], "preferences", "list at least one channel (disable it to mute it)"),

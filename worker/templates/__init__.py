@@ -24,7 +24,9 @@ HERE = Path(__file__).parent
 # The template files each channel renders, by suffix after the kind's name.
 SUFFIXES: dict[Channel, tuple[str, ...]] = {Channel.EMAIL: (".txt", ".html"),
                                             Channel.SMS: (".sms.txt",),
-                                            Channel.PUSH: (".push.txt",)}
+                                            Channel.PUSH: (".push.txt",),
+                                            Channel.SLACK: (".slack.txt",),
+                                            Channel.VOICE: (".voice.txt",)}
 
 
 def template_names(kind: MessageKind) -> list[str]:
