@@ -204,7 +204,7 @@ async def test_without_a_value_the_code_goes_to_the_accounts_number(loose, mailb
     ({"method": "sms", "value": "4155552671"}, "value"),  # not international
     ({"method": "sms", "value": "+1 415 555"}, "value"),
     ({"method": "email", "value": "not-an-address"}, "value"),
-    ({"method": "push"}, "method"),
+    ({"method": "voice"}, "method"),
     ({"value": "a@b.io"}, "method"),
 ])
 async def test_bad_sends_are_400_naming_the_field(client, mailbox, body, field):
