@@ -26,7 +26,8 @@ ContactValue = Annotated[str, Meta(
     description="An email address (method email) or an E.164 phone number (method sms).")]
 Code = Annotated[str, Meta(pattern=r"^[0-9]{6}$", examples=["123456"],
                            description="The 6-digit code from the message.")]
-# A channel is checked by the domain, whose 400 names the allowed ones (email, sms, push).
+# A channel is checked by the domain, whose 400 names the allowed ones
+# (email, sms, push, slack, voice).
 ChannelName = Annotated[str, Meta(min_length=1, max_length=16, examples=["sms"])]
 Priority = Annotated[int, Meta(ge=1, le=10, description="1 first.")]
 DeviceToken = Annotated[str, Meta(min_length=1, max_length=512, pattern=PRINTABLE,
@@ -34,7 +35,7 @@ DeviceToken = Annotated[str, Meta(min_length=1, max_length=512, pattern=PRINTABL
 
 
 class SendCodeRequest(Camel):
-    method: Literal["email", "sms"]
+    method: Literal["email", "sms", "push"]
     value: ContactValue | None = None
     password: Password | None = None  # required to move the account to another email address
 
@@ -52,7 +53,7 @@ class VerifyCodeRequest(Camel):
 
 class VerifiedResponse(Struct, rename="camel"):
     success: bool
-    method: Literal["email", "sms"]
+    method: Literal["email", "sms", "push"]
 
 
 class ContactState(Struct, rename="camel"):
@@ -70,6 +71,7 @@ class VerificationStatus(Struct, rename="camel"):
     phone: ContactState
     push: PushState
     all_verified: bool
+    can_be_on_call: bool
 
 
 class PreferenceItem(Struct, rename="camel"):
@@ -107,19 +109,27 @@ class NotificationController(Controller):
     tags = ["notifications"]
     dependencies = {"svc": Provide(provide_services), **SIGNED_IN}
 
-    @post("/verification/send", status_code=202, security=BEARER,
-          responses=problems(400, 401, 429))
+    @post("/verification/send", status_code=202, security=BEARER, responses={
+        **problems(400, 401, 409, 429),
+        200: ResponseSpec(data_container=VerifiedResponse, description="method push: "
+                          "verified, since the account has a registered push device.")})
     async def send_code(self, request: Request, data: SendCodeRequest, svc: Services,
-                        claims: AccessClaims) -> CodeSentResponse:
+                        claims: AccessClaims) -> Response[CodeSentResponse | VerifiedResponse]:
         """Send a 6-digit code (15 min, 5 attempts; a new one voids the older) by email or
         SMS to `value`, or without it to the account's current address / number. One send
         per minute per method (429). The value becomes the account's contact once verified.
         A new email address needs the current `password` too: the address is how the account
-        is recovered, so a stolen session alone must not move it."""
+        is recovered, so a stolen session alone must not move it. Push has no code: 200
+        `{success: true, method: "push"}` once a device is registered, 409 `no_push_device`
+        before."""
+        if data.method == "push":
+            await verification.verify_push(claims.user_id)
+            return Response(VerifiedResponse(success=True, method="push"), status_code=200)
         sent = await verification.send_code(svc, claims, method=Method(data.method),
                                             value=data.value, password=data.password,
                                             info=request_info(request))
-        return CodeSentResponse(sent.id, data.method, sent.expires_at)
+        return Response(CodeSentResponse(sent.id, data.method, sent.expires_at),
+                        status_code=202)
 
     @post("/verification/verify", status_code=200, security=BEARER,
           responses=problems(400, 401, 409, 429))
@@ -135,13 +145,14 @@ class NotificationController(Controller):
     @get("/verification/status", security=BEARER, responses=problems(401))
     async def verification_status(self, claims: AccessClaims) -> VerificationStatus:
         """Which contacts are verified, values masked (`ab***@example.com`,
-        `+1******2671`); push counts as verified with at least one registered device."""
+        `+1******2671`); push counts as verified with at least one registered device.
+        `canBeOnCall`: email, phone and push are all verified."""
         found = await verification.contact_status(claims.user_id)
         return VerificationStatus(
             email=ContactState(found.email, found.email_verified),
             phone=ContactState(found.phone, found.phone_verified),
             push=PushState(found.push_devices > 0, found.push_devices),
-            all_verified=found.all_verified)
+            all_verified=found.all_verified, can_be_on_call=found.can_be_on_call)
 
     @get("/preferences", security=BEARER, responses=problems(401))
     async def get_preferences(self, claims: AccessClaims) -> PreferenceList:
@@ -152,10 +163,11 @@ class NotificationController(Controller):
     @put("/preferences", security=BEARER, responses=problems(400, 401))
     async def put_preferences(self, request: Request, data: PreferenceList, svc: Services,
                               claims: AccessClaims) -> PreferenceList:
-        """Replace the whole list (channels `email`, `sms`, `push`, each once; priorities
-        1-10). Alerts go on the enabled channels the account has verified, in priority
-        order; critical ones (password reset/changed, token reuse, two-factor off,
-        deactivation) always by email too."""
+        """Replace the whole list (channels `email`, `sms`, `push`, `slack`, `voice`, each
+        once; priorities 1-10). Alerts go on the enabled channels the account has verified,
+        in priority order; critical ones (password reset/changed, token reuse, two-factor
+        off, deactivation) always by email too. Push, slack and voice have no sender yet:
+        alerts for them are recorded, and go by email while nothing else can deliver."""
         wanted = [Preference(p.channel, p.enabled, p.priority) for p in data.preferences]
         return PreferenceList.of(await preferences.replace_preferences(
             svc, claims.user_id, wanted, info=request_info(request)))

@@ -1,6 +1,10 @@
 """Contact verification: a 6-digit code to an email address or phone number proves it, and a
 new value becomes the account's contact once proven (API.md /v1/notifications/verification).
 
+Push has no code: it counts as verified while the account has at least one registered push
+device (``verify_push``, as the OnCall seed does). A person can be on call
+(``ContactStatus.can_be_on_call``) when email, phone and push are all verified.
+
 The request only queues the message; the worker mints the code when it sends it and keeps,
 with the code's keyed HMAC, the address or number it went to (``otp_codes.target``). Using the
 code proves that target, so the verified value is always the one the code travelled to.
@@ -21,6 +25,7 @@ from domain.errors import (
     EmailTaken,
     InvalidCode,
     InvalidOneTimeToken,
+    NoPushDevice,
     OneTimeTokenExpired,
     RateLimited,
     ValidationFailed,
@@ -37,8 +42,11 @@ from domain.tokens import AccessClaims
 
 
 class Method(StrEnum):
+    """What a code is sent by (push: no code, see ``verify_push``)."""
+
     EMAIL = "email"
     SMS = "sms"
+    PUSH = "push"
 
 
 KIND: dict[Method, MessageKind] = {Method.EMAIL: kinds.CONTACT_CODE_EMAIL,
@@ -71,6 +79,12 @@ class ContactStatus:
     def all_verified(self) -> bool:
         return self.email_verified and self.phone_verified and self.push_devices > 0
 
+    @property
+    def can_be_on_call(self) -> bool:
+        """May be paged (OnCall seed): email, phone and push all verified, so a page can
+        reach the person on every channel an on-call product uses."""
+        return self.all_verified
+
 
 def mask(method: Method, value: str) -> str:
     """The value as responses and audit events show it (``ab***@example.com``,
@@ -101,8 +115,11 @@ async def send_code(svc: Services, claims: AccessClaims, *, method: Method, valu
     raises ValidationFailed (``value`` malformed, no phone number on the account, SMS to a
     country not allowed, ``password`` missing or wrong for a new email), RateLimited (one code
     per minute per method, RATE_LIMIT_CONTACT_CODE_PER_ACCOUNT; CONTACT_CODE_DAILY_CAP per
-    account; the SMS pumping limits; re-authentication limits), Overloaded, NotFound.
+    account; the SMS pumping limits; re-authentication limits), Overloaded, NotFound;
+    ValueError for Method.PUSH (no code: ``verify_push``).
     """
+    if method is Method.PUSH:
+        raise ValueError("push has no code: use verify_push")
     user = await get_profile(claims.user_id)
     if value is not None:
         target = _normalized(method, value)
@@ -130,6 +147,15 @@ async def send_code(svc: Services, claims: AccessClaims, *, method: Method, valu
                   value=mask(method, target))
     ttl = PURPOSE[method].ttl(svc.settings)
     return CodeSent(message_id, method, uow.now + timedelta(seconds=ttl))
+
+
+async def verify_push(user_id: uuid.UUID) -> int:
+    """Push is verified by a registered device, without a code: the number of the account's
+    devices (>= 1). Nothing is written. raises NoPushDevice (409) without one, NotFound."""
+    user = await get_profile(user_id)
+    if user.push_device_count < 1:
+        raise NoPushDevice()
+    return user.push_device_count
 
 
 async def verify_code(svc: Services, user_id: uuid.UUID, *, method: Method, code: str,
