@@ -12,6 +12,7 @@ from typing import Any
 from db.tables import (
     AuditEvent,
     BackupCode,
+    Membership,
     NotificationPreference,
     OneTimeToken,
     OtpCode,
@@ -19,6 +20,7 @@ from db.tables import (
     PushDevice,
     RefreshToken,
     Session,
+    TeamMembership,
     TotpCredential,
     TwoFactorChallenge,
     User,
@@ -54,13 +56,15 @@ async def delete_pending_sign_ins(user_id: uuid.UUID) -> None:
 async def erase_rows(user_id: uuid.UUID, now: datetime) -> None:
     """Delete every row that belongs to the user (sessions and their refresh tokens,
     one-time tokens, OTP codes, TOTP credentials, backup codes, two-factor challenges, push
-    devices, notification preferences, outbox messages whatever their status) and turn the
+    devices, notification preferences, outbox messages whatever their status, memberships of
+    organizations and teams) and turn the
     users row into a tombstone. Audit events stay (see :func:`audit_events_of`). Call inside
     a transaction."""
     sessions = Session.select(Session.id).where(Session.user_id == user_id)
     await RefreshToken.delete().where(RefreshToken.session_id.is_in(sessions))
     for table in (Session, OneTimeToken, OtpCode, TotpCredential, BackupCode,
-                  TwoFactorChallenge, PushDevice, NotificationPreference, OutboxMessage):
+                  TwoFactorChallenge, PushDevice, NotificationPreference, OutboxMessage,
+                  TeamMembership, Membership):
         await table.delete().where(table.user_id == user_id)  # type: ignore[attr-defined]
     address = tombstone_email(user_id)
     await User.update({
@@ -69,7 +73,8 @@ async def erase_rows(user_id: uuid.UUID, now: datetime) -> None:
         User.password_hash: UNUSABLE_HASH, User.is_active: False, User.deleted_at: now,
         User.roles: [], User.mobile_enabled: False, User.totp_enabled_at: None,
         User.sms_two_factor_phone: None, User.backup_codes_remaining: 0,
-        User.push_device_count: 0, User.updated_at: now,
+        User.push_device_count: 0, User.updated_at: now, User.organization_count: 0,
+        User.nickname: None, User.avatar_url: None, User.personal_profile_id: None,
     }).where(User.id == user_id)
 
 

@@ -126,3 +126,14 @@ async def remove_all(organization_id: uuid.UUID) -> list[uuid.UUID]:
         await User.update({User.organization_count: User.organization_count - 1}).where(
             User.id.is_in(user_ids))
     return user_ids
+
+
+async def sole_owner_of(user_id: uuid.UUID) -> list[uuid.UUID]:
+    """Ids of the organizations whose only active owner is the user (their account may not
+    be deleted until ownership passes on or the organization is deleted)."""
+    rows = await Membership.raw(
+        "SELECT m.organization_id FROM memberships m WHERE m.user_id = {} "
+        "AND m.role = 'owner' AND m.status = 'active' AND NOT EXISTS ("
+        "SELECT 1 FROM memberships o WHERE o.organization_id = m.organization_id "
+        "AND o.user_id <> m.user_id AND o.role = 'owner' AND o.status = 'active')", user_id)
+    return [row["organization_id"] for row in rows]

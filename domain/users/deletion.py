@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from db.repositories import erasure, users
-from domain.errors import Forbidden, LastAdmin, NotFound, ValidationFailed
+from db.repositories import erasure, memberships, users
+from domain.errors import Forbidden, LastAdmin, LastOwner, NotFound, ValidationFailed
 from domain.names import AuditAction
 from domain.passwords.reauthentication import reauthenticate
 from domain.services import RequestInfo, Services
@@ -56,7 +56,8 @@ async def delete_user(svc: Services, claims: AccessClaims, ref: str, *, password
     actor. The sessions are deny-listed after commit. A self-deletion records no network
     data of its person; an admin's records the admin's.
     raises NotFound (another account to a non-admin, unknown ids), ValidationFailed (400
-    ``password`` missing or wrong), RateLimited, Overloaded, Forbidden, LastAdmin (409).
+    ``password`` missing or wrong), RateLimited, Overloaded, Forbidden, LastAdmin (409),
+    LastOwner (409: the only active owner of an organization; memberships of others go).
     """
     user_id = target_of(claims, ref)
     by_self = user_id == claims.user_id
@@ -76,6 +77,9 @@ async def delete_user(svc: Services, claims: AccessClaims, ref: str, *, password
             raise NotFound("No such user.")
         if target.id in admins and len(admins) == 1:
             raise LastAdmin()
+        if await memberships.sole_owner_of(target.id):  # an organization keeps an owner
+            raise LastOwner("The account is the last owner of an organization: make someone "
+                            "else an owner, or delete the organization, first.")
         live = await erasure.live_session_ids(target.id, uow.now)
         events = await erasure.audit_events_of(target.id)
         await erasure.erase_rows(target.id, uow.now)
