@@ -133,6 +133,7 @@ async def deliver(message_id: uuid.UUID, *, send: Sender, settings: Settings, cl
                             error=void or f"unknown message kind {record.kind!r}")
         return Outcome.FAILED
     data["app_url"] = settings.app_url.rstrip("/")
+    data.setdefault("dashboard_url", data["app_url"])  # welcome rows queued before issue 13
     message = OutgoingMessage(record.id, kind, record.channel, record.recipient, data,
                               attempt=record.attempts)
     try:
