@@ -250,3 +250,41 @@ class InvitationRecord:
     accepted_at: datetime | None
     revoked_at: datetime | None
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TeamRecord:
+    """A team of an organization (API.md ``/v1/organizations/{id}/teams``)."""
+
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    name: str
+    description: str | None
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TeamMemberRecord:
+    """A person in a team with their account's email and name. role: TeamRole;
+    created_at: when they joined the team."""
+
+    team_id: uuid.UUID
+    user_id: uuid.UUID
+    role: str
+    created_at: datetime
+    email: str
+    name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UserTeamRecord:
+    """One of a person's teams as their profile lists it (API.md Profile ``teams``).
+    role: TeamRole."""
+
+    id: uuid.UUID
+    name: str
+    description: str | None
+    organization_id: uuid.UUID
+    role: str
