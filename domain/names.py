@@ -66,6 +66,7 @@ class AuditAction(StrEnum):
     TEAM_DEACTIVATED = "organization.team.deactivated"
     TEAM_MEMBER_ADDED = "organization.team.member_added"
     TEAM_MEMBER_REMOVED = "organization.team.member_removed"
+    TEAM_MEMBER_ROLE_CHANGED = "organization.team.member_role_changed"  # metadata: role, previous
     CONTEXT_SWITCHED = "auth.context.switched"  # metadata: contextType, contextId
     MOBILE_TOKEN_ISSUED = "mobile.token.issued"  # POST /v1/mobile/token
 
