@@ -184,6 +184,21 @@ class AlreadyMember(Conflict):
     detail = "This person is already a member of the organization."
 
 
+class NotActiveMember(Conflict):
+    """Only active members of an organization may join its teams (API.md
+    /v1/organizations/{id}/teams/{teamId}/members)."""
+
+    code = "not_an_active_member"
+    detail = "Only active members of the organization can join its teams."
+
+
+class AlreadyInTeam(Conflict):
+    """The person is in the team already; change their role with PATCH instead."""
+
+    code = "already_in_team"
+    detail = "This person is already in the team."
+
+
 class NoPushDevice(Conflict):
     """Push cannot be verified: the account has no registered push device (API.md
     /v1/notifications/verification/send, method push)."""
