@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Literal
+
 from litestar import Controller, Request, Response, post
 from litestar.datastructures import Cookie
 from litestar.di import Provide
+from msgspec import Struct
 
-from api.deps import REFRESH_COOKIE, provide_optional_claims, provide_services, request_info
+from api.deps import (
+    REFRESH_COOKIE,
+    SIGNED_IN,
+    provide_optional_claims,
+    provide_services,
+    request_info,
+)
 from api.guards import rate_limit
 from api.openapi import BEARER, problems
 from api.schemas import (
+    Camel,
     Profile,
     RefreshRequest,
     SignInRequest,
@@ -18,8 +29,9 @@ from api.schemas import (
     TwoFactorRequiredResponse,
 )
 from domain.errors import Unauthenticated
-from domain.names import RateLimit
+from domain.names import ContextType, RateLimit
 from domain.services import Services
+from domain.sessions.context import switch_context
 from domain.sessions.opening import TokenPair
 from domain.sessions.refresh import refresh, sign_out
 from domain.sessions.signin import sign_in
@@ -27,6 +39,19 @@ from domain.tokens import AccessClaims
 from domain.two_factor.challenge import TwoFactorRequired
 
 SignedIn = Response[TokenPairResponse | TwoFactorRequiredResponse]
+
+
+class ContextRequest(Camel):
+    """contextId: the organization's id, or the caller's personal profile id."""
+
+    context_type: Literal["organization", "personal"]
+    context_id: uuid.UUID
+
+
+class AccessTokenResponse(Struct, rename="camel"):
+    access_token: str
+    expires_in: int
+    token_type: Literal["Bearer"]
 
 
 def signed_in(result: TokenPair | TwoFactorRequired, transport: str, svc: Services
@@ -106,3 +131,20 @@ class AuthController(Controller):
         await sign_out(svc, refresh_token=token, access_claims=claims,
                        info=request_info(request))
         return Response(None, status_code=204, cookies=[refresh_cookie("", 0, svc)])
+
+    @post("/context", status_code=200, security=BEARER, dependencies=SIGNED_IN,
+          guards=[rate_limit(RateLimit.CONTEXT)], responses=problems(400, 401, 403, 429))
+    async def context(self, request: Request, svc: Services, claims: AccessClaims,
+                      data: ContextRequest) -> AccessTokenResponse:
+        """Switch this session's active context: an access token whose claims carry
+        `ctx: {type, id}` and, for an organization, `orgRole` (the member's current role).
+        The session keeps it: every refresh issues it again (the refresh token stays valid)
+        until the membership ends or is suspended.
+
+        403 `authorization_denied` when the caller is not an active member of the
+        organization (or it does not exist), or the personal profile is not theirs;
+        429 past 10 switches a minute per IP.
+        """
+        switched = await switch_context(svc, claims, context_type=ContextType(data.context_type),
+                                        context_id=data.context_id, info=request_info(request))
+        return AccessTokenResponse(switched.access_token, switched.expires_in, "Bearer")

@@ -24,6 +24,7 @@ from api.schemas import (
     TokenPairResponse,
 )
 from domain.mobile import access, pairing
+from domain.mobile.token import issue_mobile_token
 from domain.names import RateLimit
 from domain.services import Services
 from domain.tokens import AccessClaims
@@ -55,6 +56,13 @@ class PairRequest(Camel):
     device_name: PairedDeviceName
     platform: Literal["ios", "android"]
     refresh_transport: RefreshTransport = "body"
+
+
+class MobileTokenRequest(Camel):
+    """Both default from the user agent."""
+
+    device_name: PairedDeviceName | None = None
+    platform: Literal["ios", "android"] | None = None
 
 
 class MobileController(Controller):
@@ -116,6 +124,26 @@ class MobileController(Controller):
         pair = await pairing.pair_device(svc, token=data.token, device_name=data.device_name,
                                          platform=data.platform, info=request_info(request))
         return token_pair(pair, data.refresh_transport, svc)
+
+    @post("/token", status_code=201, security=BEARER, dependencies=SIGNED_IN,
+          responses=problems(400, 401, 409))
+    async def token(self, request: Request, svc: Services, claims: AccessClaims,
+                    data: MobileTokenRequest | None = None) -> Response[TokenPairResponse]:
+        """Trade this session for the TokenPair of a new mobile session (90 days from now,
+        no sliding; refresh through `POST /v1/auth/refresh`), in this session's active
+        context and with its `amr`. Counts toward the 5 paired devices; audited
+        (`mobile.token.issued`); queues a "new sign-in" alert.
+
+        401 `reauthentication_required` unless the access token's sign-in (`auth_time`) is
+        at most 10 minutes old (`MOBILE_TOKEN_MAX_AUTH_AGE`); 409 `mobile_disabled`,
+        `too_many_devices`.
+        """
+        body = data or MobileTokenRequest()
+        pair = await issue_mobile_token(svc, claims, device_name=body.device_name,
+                                        platform=body.platform, info=request_info(request))
+        created = token_pair(pair, "body", svc)
+        created.status_code = 201
+        return created
 
     @delete("/sessions/{session_id:uuid}", status_code=204, security=BEARER,
             dependencies=SIGNED_IN, responses=problems(400, 401, 404))

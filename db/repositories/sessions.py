@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from db.engine import is_sqlite
 from db.tables import RefreshToken, Session
-from domain.records import RefreshTokenRecord, SessionRecord, UserRecord
+from domain.names import ContextType, MembershipStatus
+from domain.records import ActiveContext, RefreshTokenRecord, SessionRecord, UserRecord
 
 USER_COLUMNS = ("u.id AS user_id, u.email, u.password_hash, u.name, u.email_verified_at, u.roles, "
                 "u.is_active, u.created_at, u.phone_number, u.phone_verified_at, "
@@ -16,7 +18,23 @@ USER_COLUMNS = ("u.id AS user_id, u.email, u.password_hash, u.name, u.email_veri
                 "u.backup_codes_remaining, u.push_device_count, u.account_type, u.nickname, "
                 "u.avatar_url, u.personal_profile_id, u.last_login_at, u.updated_at, "
                 "u.organization_count")
+# The member's current role in the session's organization context, in the statement that
+# reads the session: a membership that is gone or suspended matches nothing (no ctx issued).
+ORG_ROLE_JOIN = (f"LEFT JOIN memberships m ON {{s}}.context_type = '{ContextType.ORGANIZATION}' "
+                 "AND m.organization_id = {s}.context_id AND m.user_id = {s}.user_id "
+                 f"AND m.status = '{MembershipStatus.ACTIVE}'")
 
+
+@dataclass(frozen=True, slots=True)
+class Rotated:
+    """A session whose current refresh token was just rotated (the PostgreSQL fast path).
+    signed_in_at: the session's creation, when its holder signed in (``auth_time``)."""
+
+    session_id: uuid.UUID
+    amr: tuple[str, ...]
+    signed_in_at: datetime
+    context: ActiveContext | None
+    user: UserRecord
 
 
 def _amr(stored: str) -> tuple[str, ...]:
@@ -41,16 +59,33 @@ def _user(row: dict) -> UserRecord:
                       organization_count=row["organization_count"])
 
 
+def _context(row: dict) -> ActiveContext | None:
+    """The session's context from a row with context_type, context_id, org_role and the
+    user's personal_profile_id; None when it is no longer valid (membership gone or
+    suspended, the personal profile not the user's)."""
+    kind, context_id = row["context_type"], row["context_id"]
+    if kind == ContextType.ORGANIZATION and row["org_role"] is not None:
+        return ActiveContext(kind, context_id, row["org_role"])
+    if kind == ContextType.PERSONAL and context_id is not None \
+            and context_id == row["personal_profile_id"]:
+        return ActiveContext(kind, context_id)
+    return None
+
+
 async def create(*, user_id: uuid.UUID, kind: str, amr: Sequence[str], now: datetime,
                  expires_at: datetime, device_name: str | None, platform: str | None,
-                 user_agent: str | None, ip_address: str | None) -> uuid.UUID:
-    """Insert a session; returns its id. amr: RFC 8176 method names, stored space-separated."""
+                 user_agent: str | None, ip_address: str | None,
+                 context: ActiveContext | None = None) -> uuid.UUID:
+    """Insert a session, in ``context`` when given; returns its id. amr: RFC 8176 method
+    names, stored space-separated."""
     session_id = uuid.uuid4()
     await Session.insert(
         Session(id=session_id, user_id=user_id, kind=kind, amr=" ".join(amr),
                 device_name=device_name,
                 platform=platform, user_agent=user_agent, ip_address=ip_address,
-                created_at=now, last_used_at=now, expires_at=expires_at)
+                created_at=now, last_used_at=now, expires_at=expires_at,
+                context_type=context.type if context else None,
+                context_id=context.id if context else None)
     )
     return session_id
 
@@ -64,8 +99,9 @@ async def add_refresh_token(*, session_id: uuid.UUID, token_hash: str, now: date
 
 
 async def find_refresh_token_for_update(token_hash: str) -> RefreshTokenRecord | None:
-    """Refresh token by hash with its session and user; the token row is locked on
-    PostgreSQL so concurrent rotations of one token serialize (SQLite: BEGIN IMMEDIATE)."""
+    """Refresh token by hash with its session, its still valid context and the user; the
+    token row is locked on PostgreSQL so concurrent rotations of one token serialize
+    (SQLite: BEGIN IMMEDIATE)."""
     lock = "" if is_sqlite() else " FOR UPDATE OF rt"
     rows = await RefreshToken.raw(
         "SELECT rt.id, rt.session_id, rt.rotated_at, s.amr AS session_amr, "
@@ -73,9 +109,11 @@ async def find_refresh_token_for_update(token_hash: str) -> RefreshTokenRecord |
         "s.created_at AS session_created_at, "
         "s.expires_at AS session_expires_at, s.device_name AS session_device, "
         "s.ip_address AS session_ip, s.user_agent AS session_user_agent, "
+        "s.context_type, s.context_id, m.role AS org_role, "
         f"s.revoked_at AS session_revoked_at, {USER_COLUMNS} "
         "FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id "
-        "JOIN users u ON u.id = s.user_id WHERE rt.token_hash = {}" + lock,
+        f"JOIN users u ON u.id = s.user_id {ORG_ROLE_JOIN.format(s='s')} "
+        "WHERE rt.token_hash = {}" + lock,
         token_hash,
     )
     if not rows:
@@ -88,11 +126,13 @@ async def find_refresh_token_for_update(token_hash: str) -> RefreshTokenRecord |
                               session_expires_at=row["session_expires_at"],
                               session_revoked_at=row["session_revoked_at"],
                               session_device=row["session_device"], session_ip=row["session_ip"],
-                              session_user_agent=row["session_user_agent"], user=_user(row))
+                              session_user_agent=row["session_user_agent"], user=_user(row),
+                              session_context=_context(row))
 
 
 # One statement, so one round trip: lock the token if it is the current one of a live session
-# of an active user, mark it rotated, insert its successor, slide the session, return the user.
+# of an active user, mark it rotated, insert its successor, slide the session, return the user
+# with the session's sign-in time, its context and the member's current role in it.
 # A token that is not current matches nothing and the caller takes the general path. Under
 # READ COMMITTED a racing request waits on the row lock, re-checks rotated_at IS NULL after the
 # winner commits, and matches nothing.
@@ -113,28 +153,32 @@ WITH cur AS (
     UPDATE sessions SET last_used_at = {{}},
         expires_at = CASE WHEN sessions.kind = 'mobile' THEN sessions.expires_at
                      ELSE LEAST({{}}, sessions.created_at + {{}}) END FROM child
-    WHERE sessions.id = child.session_id RETURNING sessions.id, sessions.user_id, sessions.amr
+    WHERE sessions.id = child.session_id RETURNING sessions.id, sessions.user_id, sessions.amr,
+        sessions.created_at, sessions.context_type, sessions.context_id
 )
-SELECT touched.id AS session_id, touched.amr, {USER_COLUMNS}
-FROM touched JOIN users u ON u.id = touched.user_id
+SELECT touched.id AS session_id, touched.amr, touched.created_at AS session_created_at,
+    touched.context_type, touched.context_id, m.role AS org_role, {USER_COLUMNS}
+FROM touched JOIN users u ON u.id = touched.user_id {ORG_ROLE_JOIN.format(s="touched")}
 """
 
 
 async def rotate_current(*, token_hash: str, child_hash: str, now: datetime,
-                         idle_expiry: datetime, lifetime: timedelta
-                         ) -> tuple[uuid.UUID, tuple[str, ...], UserRecord] | None:
-    """Fast path of a refresh on PostgreSQL: (session_id, amr, user) when ``token_hash`` was the
-    current token and is now rotated to ``child_hash``; the session then expires at
-    ``idle_expiry`` or ``lifetime`` after its creation, whichever is first. None otherwise,
-    and always on SQLite (no data-modifying CTEs there), where the general path does the
-    same in BEGIN IMMEDIATE."""
+                         idle_expiry: datetime, lifetime: timedelta) -> Rotated | None:
+    """Fast path of a refresh on PostgreSQL: the session when ``token_hash`` was the current
+    token and is now rotated to ``child_hash``; the session then expires at ``idle_expiry``
+    or ``lifetime`` after its creation, whichever is first. None otherwise, and always on
+    SQLite (no data-modifying CTEs there), where the general path does the same in BEGIN
+    IMMEDIATE."""
     if is_sqlite():
         return None
     rows = await RefreshToken.raw(ROTATE_CURRENT, token_hash, now, now, uuid.uuid4(),
                                   child_hash, now, now, idle_expiry, lifetime)
     if not rows:
         return None
-    return rows[0]["session_id"], _amr(rows[0]["amr"]), _user(rows[0])
+    row = rows[0]
+    return Rotated(session_id=row["session_id"], amr=_amr(row["amr"]),
+                   signed_in_at=row["session_created_at"], context=_context(row),
+                   user=_user(row))
 
 
 async def mark_rotated(token_id: uuid.UUID, now: datetime) -> bool:
@@ -221,3 +265,26 @@ async def clear_context(*, organization_id: uuid.UUID, user_id: uuid.UUID | None
     if user_id is not None:
         where &= Session.user_id == user_id
     await Session.update({Session.context_type: None, Session.context_id: None}).where(where)
+
+
+async def set_context(session_id: uuid.UUID, *, user_id: uuid.UUID, context: ActiveContext,
+                      now: datetime) -> tuple[datetime, tuple[str, ...]] | None:
+    """Make ``context`` the live session's active context, so every refresh re-issues it;
+    returns the session's (created_at, amr), or None when it is not a live session of
+    ``user_id``."""
+    rows = await Session.update(
+        {Session.context_type: context.type, Session.context_id: context.id}
+    ).where((Session.id == session_id) & (Session.user_id == user_id)
+            & Session.revoked_at.is_null() & (Session.expires_at > now)
+            ).returning(Session.created_at, Session.amr)
+    return (rows[0]["created_at"], _amr(rows[0]["amr"])) if rows else None
+
+
+async def context_of(session_id: uuid.UUID) -> ActiveContext | None:
+    """The session's active context while it is still valid (as a refresh would issue it),
+    with the member's current role; None otherwise."""
+    rows = await Session.raw(
+        "SELECT s.context_type, s.context_id, m.role AS org_role, u.personal_profile_id "
+        f"FROM sessions s JOIN users u ON u.id = s.user_id {ORG_ROLE_JOIN.format(s='s')} "
+        "WHERE s.id = {}", session_id)
+    return _context(rows[0]) if rows else None

@@ -96,6 +96,13 @@ async def _check_room(user_id: uuid.UUID, enabled: bool, now: datetime,
         raise MobileDisabled()
     if await pairing.count_pending(user_id, now, besides=replaced) >= MAX_PENDING_TOKENS:
         raise TooManyPendingTokens()
+    await require_device_room(user_id, now)
+
+
+async def require_device_room(user_id: uuid.UUID, now: datetime) -> None:
+    """The cap on paired devices: raises TooManyDevices when the account already has
+    ``MAX_DEVICES`` live mobile sessions (paired or from ``POST /v1/mobile/token``). Call
+    under ``pairing.lock_user`` for an exact count."""
     if await pairing.count_devices(user_id, now) >= MAX_DEVICES:
         raise TooManyDevices()
 
@@ -127,8 +134,7 @@ async def pair_device(svc: Services, *, token: str, device_name: str, platform: 
         creator = await pairing.creator(used.id)
         if creator is None or creator.revoked_reason not in (None, *CREATOR_ENDINGS_KEPT):
             raise InvalidOneTimeToken()
-        if await pairing.count_devices(user.id, uow.now) >= MAX_DEVICES:
-            raise TooManyDevices()
+        await require_device_room(user.id, uow.now)
         pair = await start_session(svc, uow, user, amr=tuple(map(AuthMethod, creator.amr)),
                                    device_name=device_name, kind=SessionKind.MOBILE,
                                    platform=platform)

@@ -1,20 +1,22 @@
 """Opening a session and issuing token pairs, whatever proved who the person is.
 
 A session is a refresh-token family (RFC 9700 §4.14.2). It records how its holder signed in
-(``amr``, RFC 8176) so every refresh re-issues the same claim; password sign-in, magic
-links, two-factor challenges and device pairing all open sessions through here.
+(``amr``, RFC 8176) so every refresh re-issues the same claim, with ``auth_time`` (OIDC Core
+§2: the session's creation, when its holder signed in) and the session's active context
+(``ctx``, ``orgRole``); password sign-in, magic links, two-factor challenges, device pairing
+and mobile tokens all open sessions through here.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from db.repositories import audit, sessions
+from db.repositories import audit, sessions, users
 from domain.messages import kinds
 from domain.names import AuditAction, AuthMethod, SessionKind
-from domain.records import UserRecord
+from domain.records import ActiveContext, UserRecord
 from domain.services import RequestInfo, Services
 from domain.sessions.devices import describe
 from domain.tokens import hash_token, new_opaque_token
@@ -52,11 +54,13 @@ async def open_session(svc: Services, user: UserRecord, *, amr: tuple[AuthMethod
 
 async def start_session(svc: Services, uow: UnitOfWork, user: UserRecord, *,
                         amr: tuple[AuthMethod, ...], device_name: str | None = None,
-                        kind: SessionKind = SessionKind.WEB, platform: str | None = None
-                        ) -> TokenPair:
+                        kind: SessionKind = SessionKind.WEB, platform: str | None = None,
+                        context: ActiveContext | None = None) -> TokenPair:
     """Create the session and its first refresh token inside ``uow`` (for a change that must
-    commit with it, such as using up a pairing token) and audit the sign-in. The pair is
-    valid once ``uow`` commits. platform: default derived from the user agent."""
+    commit with it, such as using up a pairing token), record the sign-in on the account
+    (``last_login_at``) and audit it. The pair is valid once ``uow`` commits. platform:
+    default derived from the user agent; context: the active context it starts in (checked
+    by the caller)."""
     info = uow.info
     derived_name, derived_platform = describe(info.user_agent)
     refresh = new_opaque_token()
@@ -67,20 +71,35 @@ async def start_session(svc: Services, uow: UnitOfWork, user: UserRecord, *,
         user_id=user.id, kind=kind.value, amr=methods, now=uow.now,
         expires_at=uow.now + timedelta(seconds=lifetime),
         device_name=device_name or derived_name, platform=platform or derived_platform,
-        user_agent=info.user_agent, ip_address=info.ip_address)
+        user_agent=info.user_agent, ip_address=info.ip_address, context=context)
     await sessions.add_refresh_token(session_id=session_id, token_hash=hash_token(refresh),
                                      now=uow.now)
+    await users.record_login(user.id, uow.now)
     uow.audit(AuditAction.SIGNIN_SUCCEEDED, user.id, session_id=str(session_id),
               device=device_name or derived_name, amr=list(methods))
-    return token_pair(svc, user, session_id, refresh, methods, refresh_ttl=lifetime)
+    return token_pair(svc, user, session_id, refresh, methods, signed_in_at=uow.now,
+                      context=context, refresh_ttl=lifetime)
+
+
+def access_token(svc: Services, user: UserRecord, session_id: uuid.UUID, amr: tuple[str, ...],
+                 *, signed_in_at: datetime, context: ActiveContext | None) -> str:
+    """An access token of the session: ``amr``, the account's roles, ``auth_time`` =
+    signed_in_at and, with a context, ``ctx`` (+ ``orgRole`` for an organization)."""
+    return svc.access_tokens.issue(
+        user_id=user.id, session_id=session_id, now=svc.clock(), amr=amr, roles=user.roles,
+        auth_time=signed_in_at, context=(context.type, context.id) if context else None,
+        org_role=context.org_role if context else None)
 
 
 def token_pair(svc: Services, user: UserRecord, session_id: uuid.UUID, refresh_token: str,
-               amr: tuple[str, ...], *, refresh_ttl: int | None = None) -> TokenPair:
-    """A fresh access token for the session plus ``refresh_token``; refresh_ttl: seconds
-    the refresh token may live (default ``refresh_token_ttl``)."""
-    access = svc.access_tokens.issue(user_id=user.id, session_id=session_id, now=svc.clock(),
-                                     amr=amr, roles=user.roles)
+               amr: tuple[str, ...], *, signed_in_at: datetime,
+               context: ActiveContext | None = None, refresh_ttl: int | None = None
+               ) -> TokenPair:
+    """A fresh access token for the session (see :func:`access_token`) plus
+    ``refresh_token``; refresh_ttl: seconds the refresh token may live (default
+    ``refresh_token_ttl``)."""
+    access = access_token(svc, user, session_id, amr, signed_in_at=signed_in_at,
+                          context=context)
     return TokenPair(access_token=access, refresh_token=refresh_token,
                      expires_in=svc.access_tokens.ttl, session_id=session_id, user=user,
                      refresh_expires_in=refresh_ttl or svc.settings.refresh_token_ttl)

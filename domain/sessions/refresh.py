@@ -19,7 +19,9 @@ from domain.tokens import AccessClaims, derive_child_token, hash_token
 
 
 async def refresh(svc: Services, *, refresh_token: str, info: RequestInfo) -> TokenPair:
-    """Rotate ``refresh_token`` and issue a new access token with the session's ``amr``.
+    """Rotate ``refresh_token`` and issue a new access token with the session's ``amr``,
+    ``auth_time`` and active context (dropped when the membership is gone or suspended), all
+    read in the statement that rotates (no extra round trip).
 
     Within ``refresh_reuse_grace`` seconds of a rotation the same token yields the same
     successor (retries and parallel tabs do not fork or kill the family).
@@ -35,8 +37,8 @@ async def refresh(svc: Services, *, refresh_token: str, info: RequestInfo) -> To
                                             child_hash=hash_token(child),
                                             idle_expiry=idle_expiry, lifetime=lifetime)
     if current is not None:
-        session_id, amr, user = current
-        return token_pair(svc, user, session_id, child, amr)
+        return token_pair(svc, current.user, current.session_id, child, current.amr,
+                          signed_in_at=current.signed_in_at, context=current.context)
     reused = False
     async with svc.unit_of_work(info) as uow:
         record = await sessions.find_refresh_token_for_update(hash_token(refresh_token))
@@ -61,7 +63,8 @@ async def refresh(svc: Services, *, refresh_token: str, info: RequestInfo) -> To
             uow.end_sessions([record.session_id])
     if reused:
         raise TokenReuseDetected()
-    return token_pair(svc, record.user, record.session_id, child, record.session_amr)
+    return token_pair(svc, record.user, record.session_id, child, record.session_amr,
+                      signed_in_at=record.session_created_at, context=record.session_context)
 
 
 async def sign_out(svc: Services, *, refresh_token: str | None, access_claims: AccessClaims | None,
