@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
 
-from domain.records import AuditRecord, PushDeviceRecord, SessionRecord, UserRecord
+from api.profile_schemas import Profile
+from domain.records import AuditRecord, SessionRecord
 
 CHECK_INBOX = "If the address can receive mail, a message is on its way."
 
@@ -137,56 +137,6 @@ class RegisterResponse(Camel):
     email: str
     name: str | None
     message: str
-
-
-class TwoFactorSummary(Struct, rename="camel"):
-    totp_enabled: bool = False
-    sms_enabled: bool = False
-    backup_codes_remaining: int = 0
-
-
-class DeviceSummary(Struct, rename="camel"):
-    """A registered push device as the profile lists it."""
-
-    id: uuid.UUID
-    platform: str
-    name: str | None
-    last_seen_at: datetime
-
-    @classmethod
-    def of(cls, device: PushDeviceRecord) -> DeviceSummary:
-        return cls(id=device.id, platform=device.platform, name=device.device_name,
-                   last_seen_at=device.last_seen_at)
-
-
-class Profile(Struct, rename="camel"):
-    id: uuid.UUID
-    email: str
-    name: str | None
-    phone_number: str | None
-    email_verified: bool
-    phone_verified: bool
-    roles: list[str]
-    is_active: bool
-    two_factor: TwoFactorSummary
-    mobile_enabled: bool
-    devices: list[DeviceSummary]
-    created_at: datetime
-
-    @classmethod
-    def of(cls, user: UserRecord, devices: Sequence[PushDeviceRecord] = ()) -> Profile:
-        """``devices``: the user's push devices, loaded only when ``push_device_count`` > 0
-        (the profile of an account without devices costs one query)."""
-        return cls(id=user.id, email=user.email, name=user.name, phone_number=user.phone_number,
-                   email_verified=user.email_verified_at is not None,
-                   phone_verified=user.phone_verified_at is not None and bool(user.phone_number),
-                   roles=list(user.roles), is_active=user.is_active,
-                   two_factor=TwoFactorSummary(
-                       totp_enabled=user.totp_enabled_at is not None,
-                       sms_enabled=user.sms_two_factor_phone is not None,
-                       backup_codes_remaining=user.backup_codes_remaining),
-                   mobile_enabled=user.mobile_enabled,
-                   devices=[DeviceSummary.of(d) for d in devices], created_at=user.created_at)
 
 
 class TwoFactorRequiredResponse(Struct, rename="camel"):

@@ -4,7 +4,7 @@ guard; "self or admin" routes ask domain.users.access through their use case."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, patch
 from litestar.di import Provide
@@ -21,7 +21,13 @@ from domain.users import administration, deletion, profiles
 from domain.users.access import ME
 from domain.users.profiles import UserProfile
 
-RoleName = Literal["admin", "user"]
+RoleName = Annotated[str, Meta(min_length=1, max_length=32, pattern=PRINTABLE,
+                               examples=["admin"],
+                               description="One of ROLES (default admin, user).")]
+AvatarUrl = Annotated[str, Meta(max_length=2048, pattern=PRINTABLE,
+                                examples=["https://cdn.example.com/ann.png"],
+                                description="An https URL.")]
+TEAM_ID = Parameter(query="teamId", default=None)
 PhoneNumber = Annotated[str, Meta(max_length=32, pattern=PRINTABLE, examples=["+14155552671"],
                                   description="E.164, like +14155552671.")]
 
@@ -31,6 +37,13 @@ class UpdateMeRequest(Struct, rename="camel"):
 
     name: Name | UnsetType | None = UNSET
     phone_number: PhoneNumber | UnsetType | None = UNSET
+    nickname: Name | UnsetType | None = UNSET
+    avatar_url: AvatarUrl | UnsetType | None = UNSET
+
+    def changes(self) -> dict[str, Any]:
+        """The fields sent, by their snake_case names (None: remove)."""
+        return {name: value for name in self.__struct_fields__
+                if (value := getattr(self, name)) is not UNSET}
 
 
 class RoleRequest(Camel):
@@ -51,7 +64,7 @@ class UserList(Struct, rename="camel"):
 
 
 def profile(found: UserProfile) -> Profile:
-    return Profile.of(found.user, found.devices)
+    return Profile.of_profile(found)
 
 
 class UserController(Controller):
@@ -61,16 +74,22 @@ class UserController(Controller):
 
     @get("/", guards=[admin_only], security=BEARER, responses=problems(400, 401, 403))
     async def list_users(
-        self, role: RoleName | None = None,
+        self, svc: Services, claims: AccessClaims,
+        role: str | None = Parameter(default=None, max_length=32, pattern=PRINTABLE),
+        team_id: uuid.UUID | None = TEAM_ID,
+        include_inactive: bool = Parameter(query="includeInactive", default=False),
         q: str | None = Parameter(default=None, max_length=100, pattern=PRINTABLE),
         is_active: bool | None = Parameter(query="isActive", default=None),
         limit: int = Parameter(default=50, ge=1, le=100),
         offset: int = Parameter(default=0, ge=0, le=1_000_000),
     ) -> UserList:
-        """Admin: accounts filtered by `role`, `isActive` and `q` (part of the email or name,
-        case-insensitive), ordered by name then email; `total` counts every match."""
-        page = await administration.list_users(role=role, is_active=is_active, q=q,
-                                               limit=limit, offset=offset)
+        """Admin: accounts filtered by `role` (one of ROLES), `teamId`, `q` (part of the
+        email or name, case-insensitive) and `isActive`; inactive accounts only with
+        `includeInactive=true`. Ordered by name (nameless last), then email; `total` counts
+        every match."""
+        page = await administration.list_users(
+            svc, claims, role=role, team_id=team_id, include_inactive=include_inactive,
+            is_active=is_active, q=q, limit=limit, offset=offset)
         return UserList(users=[profile(p) for p in page.users], total=page.total)
 
     @get("/me", security=BEARER, responses=problems(401, 404))
@@ -87,19 +106,18 @@ class UserController(Controller):
     @patch("/me", security=BEARER, responses=problems(400, 401, 404))
     async def update_me(self, request: Request, data: UpdateMeRequest, svc: Services,
                         claims: AccessClaims) -> Profile:
-        """Change your `name` and `phoneNumber` (E.164; a new number is unverified until
-        verified); `null` removes a value."""
-        changes: dict[str, Any] = {k: v for k, v in (("name", data.name),
-                                                      ("phone_number", data.phone_number))
-                                   if v is not UNSET}
-        return profile(await profiles.update_me(svc, claims, changes, request_info(request)))
+        """Change your `name`, `phoneNumber` (E.164; a new number is unverified until
+        verified), `nickname` (your personal profile's; one is created if you have none) and
+        `avatarUrl` (https); `null` removes a value."""
+        return profile(await profiles.update_me(svc, claims, data.changes(),
+                                                request_info(request)))
 
     @patch("/{user_id:uuid}/role", guards=[admin_only], security=BEARER,
            responses=problems(400, 401, 403, 404, 409))
     async def role(self, request: Request, user_id: uuid.UUID, data: RoleRequest,
                    svc: Services, claims: AccessClaims) -> Profile:
-        """Admin: make an account an `admin` or a `user`. 409 `last_admin` when it would
-        leave no active admin."""
+        """Admin: give an account a global role, one of ROLES (default `admin`, `user`; 400
+        names the allowed ones). 409 `last_admin` when it would leave no active admin."""
         return profile(await administration.change_role(
             svc, actor_id=claims.user_id, user_id=user_id, role=data.role,
             info=request_info(request)))

@@ -11,9 +11,9 @@ from piccolo.columns.combination import WhereRaw
 from piccolo.query import OrderByRaw
 
 from db.engine import is_sqlite
-from db.tables import PushDevice, User
+from db.tables import Membership, PushDevice, TeamMembership, User
 from domain.names import Role
-from domain.records import PushDeviceRecord, UserRecord
+from domain.records import MembershipRecord, OrganizationRecord, PushDeviceRecord, UserRecord
 
 FIELDS = (
     User.id, User.email, User.password_hash, User.name, User.email_verified_at,
@@ -30,6 +30,14 @@ _SELECT = (f"SELECT {', '.join(f._meta.db_column_name for f in FIELDS)} FROM use
            "WHERE {} AND deleted_at IS NULL LIMIT 1")
 BY_ID = _SELECT.replace("{}", "id = {}", 1)
 BY_EMAIL = _SELECT.replace("{}", "email_lower = {}", 1)
+_ORGANIZATION_FIELDS = ("id", "name", "legal_business_name", "dba_name", "contact_email",
+                        "timezone", "created_at", "updated_at")
+# people's organizations with their membership (any status), in the order they joined
+_ORGANIZATIONS_OF = (
+    "SELECT " + ", ".join(f"o.{f} AS o_{f}" for f in _ORGANIZATION_FIELDS)
+    + ", m.id, m.organization_id, m.user_id, m.role, m.status, m.created_at "
+    "FROM memberships m JOIN organizations o ON o.id = m.organization_id "
+    "WHERE m.user_id IN ({ids}) ORDER BY m.created_at, m.id")
 
 
 def _record(row: dict | None) -> UserRecord | None:
@@ -101,12 +109,14 @@ async def record_login(user_id: uuid.UUID, now: datetime) -> None:
 
 
 async def update_profile(user_id: uuid.UUID, *, now: datetime, **fields: Any) -> None:
-    """Set profile columns of a live account: ``name``, ``phone_number`` (E.164 or None;
-    a new value clears ``phone_verified_at``), ``roles``, ``is_active``, ``email_verified``
-    (True: verified now, kept when it already was). Call inside a transaction."""
+    """Set profile columns of a live account: ``name``, ``nickname``, ``avatar_url``
+    (https, checked), ``personal_profile_id``, ``phone_number`` (E.164 or None; a new
+    value clears ``phone_verified_at``), ``roles``, ``is_active``, ``email_verified`` (True:
+    verified now, kept when it already was). Call inside a transaction."""
     values: dict[Any, Any] = {User.updated_at: now}
-    if "name" in fields:
-        values[User.name] = fields["name"]
+    for name in ("name", "nickname", "avatar_url", "personal_profile_id"):
+        if name in fields:
+            values[User._meta.get_column_by_name(name)] = fields[name]
     if "phone_number" in fields:
         values[User.phone_number] = fields["phone_number"]
         values[User.phone_verified_at] = None
@@ -135,15 +145,19 @@ def _escape_like(text: str) -> str:
 
 
 async def search(*, role: str | None, is_active: bool | None, q: str | None, limit: int,
-                 offset: int) -> tuple[list[UserRecord], int]:
+                 offset: int, team_id: uuid.UUID | None = None) -> tuple[list[UserRecord], int]:
     """(a page of live accounts, how many match in all), ordered by name (case-insensitive,
     accounts without a name last), then email. ``q``: a substring of the email or the name,
-    case-insensitive, with LIKE wildcards taken literally."""
+    case-insensitive, with LIKE wildcards taken literally; ``team_id``: members of that
+    team (any team role); ``is_active`` None: active or not."""
     where: Any = LIVE
     if role is not None:
         where &= User.roles.any(role)
     if is_active is not None:
         where &= User.is_active.eq(is_active)
+    if team_id is not None:
+        where &= User.id.is_in(TeamMembership.select(TeamMembership.user_id).where(
+            TeamMembership.team_id == team_id))
     if q:
         pattern = f"%{_escape_like(q.lower())}%"
         where &= WhereRaw("(email_lower LIKE {} ESCAPE '\\' OR lower(name) LIKE {} "
@@ -167,4 +181,21 @@ async def devices_of(user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Push
                                                                ascending=False)
     for row in rows:
         found.setdefault(row.pop("user_id"), []).append(PushDeviceRecord(**row))
+    return found
+
+
+async def organizations_of(user_ids: Sequence[uuid.UUID]
+                           ) -> dict[uuid.UUID, list[tuple[OrganizationRecord, MembershipRecord]]]:
+    """Each person's organizations with their membership (any status), in the order they
+    joined (API.md Profile ``organizations``); one query for all of them, none for an empty
+    list."""
+    found: dict[uuid.UUID, list[tuple[OrganizationRecord, MembershipRecord]]] = {}
+    if not user_ids:
+        return found
+    ids = ", ".join("{}" for _ in user_ids)
+    for row in await Membership.raw(_ORGANIZATIONS_OF.format(ids=ids), *user_ids):
+        organization = {k[2:]: row.pop(k) for k in list(row) if k.startswith("o_")}
+        membership = MembershipRecord(**row)
+        found.setdefault(membership.user_id, []).append(
+            (OrganizationRecord(**organization), membership))
     return found

@@ -12,15 +12,15 @@ import uuid
 from dataclasses import dataclass
 
 from db.repositories import erasure, users
-from domain.errors import Forbidden, LastAdmin, NotFound
+from domain.errors import Forbidden, LastAdmin, NotFound, ValidationFailed
 from domain.messages import kinds
 from domain.names import AuditAction, RevokeReason, Role
 from domain.records import UserRecord
 from domain.services import RequestInfo, Services
 from domain.sessions.management import end_all
+from domain.tokens import AccessClaims
 from domain.users.profiles import UserProfile, profile_of, profiles_of
 
-ROLES = tuple(r.value for r in Role)
 ADMINISTRATOR = RequestInfo()  # alerts name no admin's IP or browser to the account's owner
 
 
@@ -32,14 +32,32 @@ class UserPage:
     total: int
 
 
-async def list_users(*, role: str | None = None, is_active: bool | None = None,
-                     q: str | None = None, limit: int = 50, offset: int = 0) -> UserPage:
-    """Live accounts matching every filter given, ordered by name then email. role: one of
-    ROLES; q: part of the email or name, case-insensitive (``%`` and ``_`` match
-    themselves); limit: 1..100; offset: accounts to skip. Erased accounts never appear."""
+def check_role(svc: Services, role: str, field: str = "role") -> str:
+    """``role`` when it is one of the configured global roles (``ROLES``, default
+    ``admin,user``). raises ValidationFailed naming the allowed values."""
+    allowed = svc.settings.allowed_roles
+    if role not in allowed:
+        raise ValidationFailed([(field, "must be one of " + ", ".join(allowed))])
+    return role
+
+
+async def list_users(svc: Services, viewer: AccessClaims, *, role: str | None = None,
+                     team_id: uuid.UUID | None = None, include_inactive: bool = False,
+                     is_active: bool | None = None, q: str | None = None, limit: int = 50,
+                     offset: int = 0) -> UserPage:
+    """Live accounts matching every filter given, ordered by name (case-insensitive, nameless
+    last) then email. role: one of ``ROLES``; team_id: members of that team; inactive
+    accounts only with ``include_inactive`` (``is_active``, when given, decides instead); q:
+    part of the email or name, case-insensitive (``%`` and ``_`` match themselves); limit:
+    1..100; offset: accounts to skip. Erased accounts never appear. The page's profiles cost
+    at most three queries in all (domain.users.profiles). raises ValidationFailed (role)."""
+    if role is not None:
+        check_role(svc, role)
+    if is_active is None and not include_inactive:
+        is_active = True
     found, total = await users.search(role=role, is_active=is_active, q=(q or "").strip(),
-                                      limit=limit, offset=offset)
-    return UserPage(await profiles_of(found), total)
+                                      team_id=team_id, limit=limit, offset=offset)
+    return UserPage(await profiles_of(found, viewer), total)
 
 
 async def _admins_acting_as(actor_id: uuid.UUID | None) -> list[uuid.UUID]:
@@ -65,10 +83,13 @@ async def _target(user_id: uuid.UUID) -> UserRecord:
 
 async def change_role(svc: Services, *, actor_id: uuid.UUID, user_id: uuid.UUID, role: str,
                       info: RequestInfo) -> UserProfile:
-    """Make the account an ``admin`` or a plain ``user`` (its roles become ``[role]``).
+    """Give the account the global role ``role``, one of ``ROLES`` (its roles become
+    ``[role]``; the access token's ``roles`` claim follows at the next sign-in or refresh).
     Audited USER_ROLE_CHANGED (role, previous roles) when it changes anything.
-    raises NotFound, Forbidden (the caller lost the admin role meanwhile), LastAdmin (409:
-    demoting the last active admin, the caller included)."""
+    raises ValidationFailed (400: not one of ROLES), NotFound, Forbidden (the caller lost
+    the admin role meanwhile), LastAdmin (409: demoting the last active admin, the caller
+    included)."""
+    check_role(svc, role)
     async with svc.unit_of_work(info) as uow:
         admins = await _admins_acting_as(actor_id)
         target = await _target(user_id)

@@ -145,7 +145,9 @@ async def test_admin_list_filters_search_pagination_and_total(client, account):
         return [u["email"].split("@")[0] for u in body["users"]], body["total"]
 
     everyone = ["percent", "amy", "underscore", "off", "root", "zed", "nameless"]
-    assert await listed() == (everyone, 7)  # by name (case-insensitive), nameless last
+    active = [e for e in everyone if e != "off"]
+    assert await listed() == (active, 6)  # inactive accounts hidden by default
+    assert await listed(includeInactive="true") == (everyone, 7)  # by name, nameless last
     assert await listed(role="admin") == (["root"], 1)
     assert await listed(role="user", isActive="true") == (
         ["percent", "amy", "underscore", "zed", "nameless"], 5)
@@ -155,14 +157,15 @@ async def test_admin_list_filters_search_pagination_and_total(client, account):
     assert await listed(q="_") == (["underscore"], 1)  # wildcards are taken literally
     assert await listed(q="%") == (["percent"], 1)
     assert await listed(q="gone") == ([], 0)  # erased accounts never appear
-    assert await listed(limit=2, offset=1) == (["amy", "underscore"], 7)
-    assert await listed(limit=5, offset=5) == (["zed", "nameless"], 7)
-    assert await listed(offset=50) == ([], 7)
+    assert await listed(limit=2, offset=1, includeInactive="true") == (
+        ["amy", "underscore"], 7)
+    assert await listed(limit=5, offset=5, includeInactive="true") == (["zed", "nameless"], 7)
+    assert await listed(offset=50) == ([], 6)
     for bad in ({"limit": 0}, {"limit": 101}, {"offset": -1}, {"role": "owner"},
-                {"isActive": "maybe"}):
+                {"isActive": "maybe"}, {"includeInactive": "maybe"}, {"teamId": "x"}):
         response = await client.get("/v1/users", headers=root, params=bad)
         assert response.status_code == 400, (bad, response.text)
-    assert len((await client.get("/v1/users", headers=root)).json()["users"]) == 7
+    assert len((await client.get("/v1/users", headers=root)).json()["users"]) == 6
 
 
 async def test_role_changes_are_audited_and_the_last_admin_stays(client, account):
