@@ -26,12 +26,12 @@ from api.schemas import (
 )
 from domain import accounts
 from domain.accounts.signup import AccountChoice
-from domain.contacts import devices
 from domain.names import AccountType, RateLimit
 from domain.organizations.creation import OrganizationFields
 from domain.records import UserRecord
 from domain.services import Services
 from domain.tokens import AccessClaims
+from domain.users import profiles
 
 VERIFY_SENT = "Check your inbox to verify your email address."
 OrganizationName = Annotated[str, Meta(min_length=1, max_length=200, pattern=PRINTABLE,
@@ -150,8 +150,5 @@ class AccountController(Controller):
 
     @get("/profile", dependencies=SIGNED_IN, security=BEARER, responses=problems(401))
     async def profile(self, claims: AccessClaims) -> Profile:
-        """The signed-in user's profile, with its push devices."""
-        user = await accounts.get_profile(claims.user_id)
-        # the count rides on the user row: no second query for an account without devices
-        found = await devices.list_devices(user.id) if user.push_device_count > 0 else []
-        return Profile.of(user, found)
+        """The signed-in user's profile (the same as GET /v1/users/me)."""
+        return Profile.of_profile(await profiles.own_profile(claims))
