@@ -206,6 +206,11 @@ async def test_organizations_teams_and_context_in_the_profile(client, person, cl
                                     context=("personal", uuid.UUID(personal_id))))
     assert (await client.get("/v1/auth/profile", headers=as_herself)).json()[
         "activeContext"] == {"type": "personal", "id": personal_id}
+    switched = await client.post("/v1/auth/context", headers=ann,
+                                 json={"contextType": "organization", "contextId": second})
+    assert switched.status_code == 200, switched.text
+    assert (await client.get("/v1/users/me", headers=bearer(switched.json()["accessToken"]))
+            ).json()["activeContext"] == {"type": "organization", "id": second}
 
 
 async def test_a_profile_costs_no_query_per_organization_or_team(client, person, clock,
