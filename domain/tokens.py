@@ -70,7 +70,9 @@ class AccessClaims:
 class AccessTokenCodec:
     """Issues and verifies HS256 JWT access tokens (RFC 7519, RFC 8725 §3.1 algorithm allow-list).
 
-    ttl: seconds. Claims: sub, sid, jti, iat, exp, iss, aud, typ="access", amr.
+    ttl: seconds. Claims: sub, sid, jti, iat, exp, iss, aud, typ="access", amr, roles,
+    auth_time (the session's sign-in), and ``ctx: {type, id}`` (+ ``orgRole``) when the
+    session has an active context.
     """
 
     def __init__(self, *, secret: str, issuer: str, audience: str, ttl: int) -> None:
