@@ -37,6 +37,7 @@ from domain.sessions.refresh import refresh, sign_out
 from domain.sessions.signin import sign_in
 from domain.tokens import AccessClaims
 from domain.two_factor.challenge import TwoFactorRequired
+from domain.users import profiles
 
 SignedIn = Response[TokenPairResponse | TwoFactorRequiredResponse]
 
@@ -54,21 +55,23 @@ class AccessTokenResponse(Struct, rename="camel"):
     token_type: Literal["Bearer"]
 
 
-def signed_in(result: TokenPair | TwoFactorRequired, transport: str, svc: Services
-              ) -> SignedIn:
+async def signed_in(result: TokenPair | TwoFactorRequired, transport: str, svc: Services
+                    ) -> SignedIn:
     """A TokenPair response, or TwoFactorRequired when a second factor must follow."""
     if isinstance(result, TwoFactorRequired):
         return Response(TwoFactorRequiredResponse(
             requires_two_factor=True, two_factor_token=result.token,
             two_factor_methods=result.methods))  # type: ignore[arg-type]
-    return token_pair(result, transport, svc)  # type: ignore[return-value]
+    return await token_pair(result, transport, svc)  # type: ignore[return-value]
 
 
-def token_pair(pair: TokenPair, transport: str, svc: Services) -> Response[TokenPairResponse]:
+async def token_pair(pair: TokenPair, transport: str, svc: Services
+                     ) -> Response[TokenPairResponse]:
     """TokenPair body; with ``transport="cookie"`` the refresh token goes in an HttpOnly,
     SameSite=Strict cookie scoped to /v1/auth instead (API.md conventions)."""
     body = TokenPairResponse(access_token=pair.access_token, expires_in=pair.expires_in,
-                             token_type="Bearer", user=Profile.of(pair.user),
+                             token_type="Bearer", user=Profile.of_profile(
+                                 await profiles.pair_profile(pair.user, pair.context)),
                              refresh_token=None if transport == "cookie" else pair.refresh_token)
     cookies = []
     if transport == "cookie":
@@ -101,7 +104,7 @@ class AuthController(Controller):
         """
         result = await sign_in(svc, email=data.email, password=data.password,
                                device_name=data.device_name, info=request_info(request))
-        return signed_in(result, data.refresh_transport, svc)
+        return await signed_in(result, data.refresh_transport, svc)
 
     @post("/refresh", status_code=200, guards=[rate_limit(RateLimit.REFRESH)],
           responses=problems(400, 401, 429))
@@ -118,7 +121,7 @@ class AuthController(Controller):
             raise Unauthenticated("A refresh token is required.")
         transport = data.refresh_transport if body_token and data else "cookie"
         pair = await refresh(svc, refresh_token=token, info=request_info(request))
-        return token_pair(pair, transport, svc)
+        return await token_pair(pair, transport, svc)
 
     @post("/signout", status_code=204,
           dependencies={"claims": Provide(provide_optional_claims)}, security=BEARER,

@@ -56,7 +56,7 @@ class MagicLinkController(Controller):
         account). With `refreshTransport: "cookie"` the refresh token is set as an HttpOnly
         cookie instead."""
         result = await verify_magic_link(svc, token=data.token, info=request_info(request))
-        return signed_in(result, data.refresh_transport, svc)
+        return await signed_in(result, data.refresh_transport, svc)
 
 
 CONTROLLERS: list[type[Controller]] = [MagicLinkController]

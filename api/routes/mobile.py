@@ -123,7 +123,7 @@ class MobileController(Controller):
         """
         pair = await pairing.pair_device(svc, token=data.token, device_name=data.device_name,
                                          platform=data.platform, info=request_info(request))
-        return token_pair(pair, data.refresh_transport, svc)
+        return await token_pair(pair, data.refresh_transport, svc)
 
     @post("/token", status_code=201, security=BEARER, dependencies=SIGNED_IN,
           responses=problems(400, 401, 409))
@@ -141,7 +141,7 @@ class MobileController(Controller):
         body = data or MobileTokenRequest()
         pair = await issue_mobile_token(svc, claims, device_name=body.device_name,
                                         platform=body.platform, info=request_info(request))
-        created = token_pair(pair, "body", svc)
+        created = await token_pair(pair, "body", svc)
         created.status_code = 201
         return created
 

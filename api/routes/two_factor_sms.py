@@ -84,7 +84,7 @@ class TwoFactorChallengeController(Controller):
         count toward the account lockout too. A used backup code queues a security alert."""
         pair = await verify_challenge(svc, token=data.two_factor_token, method=data.method,
                                       code=data.code, info=request_info(request))
-        return token_pair(pair, data.refresh_transport, svc)
+        return await token_pair(pair, data.refresh_transport, svc)
 
     @post("/sms", status_code=200, guards=[rate_limit(RateLimit.TWO_FACTOR)],
           responses=problems(400, 409, 429))

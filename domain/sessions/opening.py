@@ -33,6 +33,7 @@ class TokenPair:
     session_id: uuid.UUID
     user: UserRecord
     refresh_expires_in: int
+    context: ActiveContext | None = None  # the active context the access token carries
 
 
 async def open_session(svc: Services, user: UserRecord, *, amr: tuple[AuthMethod, ...],
@@ -102,4 +103,5 @@ def token_pair(svc: Services, user: UserRecord, session_id: uuid.UUID, refresh_t
                           context=context)
     return TokenPair(access_token=access, refresh_token=refresh_token,
                      expires_in=svc.access_tokens.ttl, session_id=session_id, user=user,
-                     refresh_expires_in=refresh_ttl or svc.settings.refresh_token_ttl)
+                     refresh_expires_in=refresh_ttl or svc.settings.refresh_token_ttl,
+                     context=context)

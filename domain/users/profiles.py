@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -85,6 +85,14 @@ async def profiles_of(found: Sequence[UserRecord],
                                     their_teams.get(user.id, []),
                                     _active_context(user, viewer, held)))
     return profiles
+
+
+async def pair_profile(user: UserRecord, context: ActiveContext | None) -> UserProfile:
+    """The profile sent with a token pair (sign-in, refresh): ``user`` as the pair read it,
+    with ``context``, the one its access token carries. No query for an account without
+    devices or organizations, so a refresh costs what it did (scripts/bench)."""
+    found = (await profiles_of([user]))[0]
+    return replace(found, active_context=context)
 
 
 async def profile_of(user_id: uuid.UUID, viewer: AccessClaims | None = None) -> UserProfile:
