@@ -64,6 +64,9 @@ class Session(Table, tablename="sessions"):
     # The active context (API.md POST /v1/auth/context): every refresh re-issues it
     context_type = Varchar(length=16, null=True, default=None)  # organization | personal
     context_id = UUID(null=True, default=None)
+    # when the holder last proved who they are (the access token's auth_time); null: created_at.
+    # A session minted from another (POST /v1/mobile/token) inherits it: no renewal by chaining
+    auth_time = Timestamptz(null=True, default=None)
 
 
 class RefreshToken(Table, tablename="refresh_tokens"):

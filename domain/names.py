@@ -107,6 +107,9 @@ class RateLimit(StrEnum):
     PAIR = "pair"
     CONTEXT = "context"  # POST /v1/auth/context per IP
     INVITATION_PER_ORGANIZATION = "invitation_per_organization"
+    # one account cannot multiply the per-organization limit by creating organizations
+    INVITATION_PER_ACCOUNT = "invitation_per_account"
+    ORGANIZATION_PER_ACCOUNT = "organization_per_account"  # organizations created
 
     def describe(self) -> str:
         """"register per IP", "password forgot per account" — as a person reads it."""

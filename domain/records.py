@@ -97,6 +97,7 @@ class RefreshTokenRecord:
     session_ip: str | None
     session_user_agent: str | None
     user: UserRecord
+    session_signed_in_at: datetime | None = None  # the session's auth_time (None: created_at)
     session_context: ActiveContext | None = None  # None when none or no longer valid
 
 

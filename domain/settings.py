@@ -124,6 +124,8 @@ class Settings:
     rate_limit_pair: str = "20/hour"  # pairing attempts per IP (guessing tokens)
     rate_limit_context: str = "10/minute"  # context switches per IP
     rate_limit_invitation_per_organization: str = "20/hour"
+    rate_limit_invitation_per_account: str = "50/hour"  # invitations one person sends
+    rate_limit_organization_per_account: str = "10/day"  # organizations one account creates
     lockout_threshold: int = 10  # failed sign-ins within lockout_window lock the account
     lockout_window: int = 900
     lockout_duration: int = 900

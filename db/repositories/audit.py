@@ -45,7 +45,9 @@ async def is_new_device(user_id: uuid.UUID, user_agent: str | None, *, since: da
 async def page(user_id: uuid.UUID, *, limit: int,
                before: tuple[datetime, uuid.UUID] | None = None) -> list[AuditRecord]:
     """Up to ``limit`` events of the user, newest first, strictly older than ``before``
-    ((created_at, id) of the last event of the previous page: keyset pagination)."""
+    ((created_at, id) of the last event of the previous page: keyset pagination). An event
+    someone else caused (an admin, an organization's owner) shows no IP address or user
+    agent: those are the other person's, kept for the audit trail, not shown to the user."""
     where = AuditEvent.user_id == user_id
     if before is not None:
         at, event_id = before
@@ -53,11 +55,13 @@ async def page(user_id: uuid.UUID, *, limit: int,
             (AuditEvent.created_at == at) & (AuditEvent.id < event_id))
     rows = await AuditEvent.select(
         AuditEvent.id, AuditEvent.action, AuditEvent.ip_address, AuditEvent.user_agent,
-        AuditEvent.metadata, AuditEvent.created_at,
+        AuditEvent.metadata, AuditEvent.created_at, AuditEvent.actor_id,
     ).where(where).order_by(AuditEvent.created_at, AuditEvent.id, ascending=False).limit(limit)
     for row in rows:
         if isinstance(row["metadata"], str):
             row["metadata"] = json.loads(row["metadata"])
+        if row.pop("actor_id") not in (None, user_id):
+            row["ip_address"] = row["user_agent"] = None
     return [AuditRecord(**row) for row in rows]
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from db.tables import (
     AuditEvent,
     BackupCode,
+    Invitation,
     Membership,
     NotificationPreference,
     OneTimeToken,
@@ -78,12 +80,37 @@ async def erase_rows(user_id: uuid.UUID, now: datetime) -> None:
     }).where(User.id == user_id)
 
 
-async def audit_events_of(user_id: uuid.UUID) -> list[tuple[uuid.UUID, dict[str, Any]]]:
-    """(id, metadata) of every audit event about the user."""
-    rows = await AuditEvent.select(AuditEvent.id, AuditEvent.metadata).where(
-        AuditEvent.user_id == user_id)
-    return [(row["id"], json.loads(row["metadata"]) if isinstance(row["metadata"], str)
-             else row["metadata"]) for row in rows]
+async def erase_invitations(user_id: uuid.UUID, email: str) -> list[uuid.UUID]:
+    """Invitations to the person's address or accepted by them: their address becomes the
+    tombstone's, and the invitation emails' outbox rows go; returns the invitation ids (their
+    audit events name the address too). Call inside a transaction, before erase_rows."""
+    address = tombstone_email(user_id)
+    rows = await Invitation.update({Invitation.email: address, Invitation.email_lower: address}
+                                   ).where((Invitation.email_lower == email.lower())
+                                           | (Invitation.accepted_by == user_id)
+                                           ).returning(Invitation.id)
+    await OutboxMessage.delete().where(OutboxMessage.user_id.is_null()
+                                       & (OutboxMessage.recipient == email))
+    return [row["id"] for row in rows]
+
+
+async def audit_events_of(user_id: uuid.UUID, invitation_ids: Sequence[uuid.UUID] = ()
+                          ) -> list[tuple[uuid.UUID, dict[str, Any]]]:
+    """(id, metadata) of every audit event about the user, and of the events about the
+    invitations ``invitation_ids`` (which have no user: the invitee may have had no account)."""
+    where = AuditEvent.user_id == user_id
+    if invitation_ids:
+        where |= AuditEvent.user_id.is_null() & AuditEvent.action.like("organization.invitation.%")
+    rows = await AuditEvent.select(AuditEvent.id, AuditEvent.user_id, AuditEvent.metadata
+                                   ).where(where)
+    wanted = {str(i) for i in invitation_ids}
+    found = []
+    for row in rows:
+        metadata = (json.loads(row["metadata"]) if isinstance(row["metadata"], str)
+                    else row["metadata"])
+        if row["user_id"] == user_id or metadata.get("invitation_id") in wanted:
+            found.append((row["id"], metadata))
+    return found
 
 
 async def pseudonymise_audit(user_id: uuid.UUID,

@@ -75,7 +75,8 @@ def _context(row: dict) -> ActiveContext | None:
 async def create(*, user_id: uuid.UUID, kind: str, amr: Sequence[str], now: datetime,
                  expires_at: datetime, device_name: str | None, platform: str | None,
                  user_agent: str | None, ip_address: str | None,
-                 context: ActiveContext | None = None) -> uuid.UUID:
+                 context: ActiveContext | None = None,
+                 auth_time: datetime | None = None) -> uuid.UUID:
     """Insert a session, in ``context`` when given; returns its id. amr: RFC 8176 method
     names, stored space-separated."""
     session_id = uuid.uuid4()
@@ -85,7 +86,7 @@ async def create(*, user_id: uuid.UUID, kind: str, amr: Sequence[str], now: date
                 platform=platform, user_agent=user_agent, ip_address=ip_address,
                 created_at=now, last_used_at=now, expires_at=expires_at,
                 context_type=context.type if context else None,
-                context_id=context.id if context else None)
+                context_id=context.id if context else None, auth_time=auth_time)
     )
     return session_id
 
@@ -107,6 +108,7 @@ async def find_refresh_token_for_update(token_hash: str) -> RefreshTokenRecord |
         "SELECT rt.id, rt.session_id, rt.rotated_at, s.amr AS session_amr, "
         "s.kind AS session_kind, "
         "s.created_at AS session_created_at, "
+        "s.auth_time AS signed_in_at, "  # not COALESCE: SQLite types no expression
         "s.expires_at AS session_expires_at, s.device_name AS session_device, "
         "s.ip_address AS session_ip, s.user_agent AS session_user_agent, "
         "s.context_type, s.context_id, m.role AS org_role, "
@@ -127,7 +129,8 @@ async def find_refresh_token_for_update(token_hash: str) -> RefreshTokenRecord |
                               session_revoked_at=row["session_revoked_at"],
                               session_device=row["session_device"], session_ip=row["session_ip"],
                               session_user_agent=row["session_user_agent"], user=_user(row),
-                              session_context=_context(row))
+                              session_context=_context(row),
+                              session_signed_in_at=row["signed_in_at"])
 
 
 # One statement, so one round trip: lock the token if it is the current one of a live session
@@ -154,9 +157,10 @@ WITH cur AS (
         expires_at = CASE WHEN sessions.kind = 'mobile' THEN sessions.expires_at
                      ELSE LEAST({{}}, sessions.created_at + {{}}) END FROM child
     WHERE sessions.id = child.session_id RETURNING sessions.id, sessions.user_id, sessions.amr,
-        sessions.created_at, sessions.context_type, sessions.context_id
+        COALESCE(sessions.auth_time, sessions.created_at) AS signed_in_at,
+        sessions.context_type, sessions.context_id
 )
-SELECT touched.id AS session_id, touched.amr, touched.created_at AS session_created_at,
+SELECT touched.id AS session_id, touched.amr, touched.signed_in_at,
     touched.context_type, touched.context_id, m.role AS org_role, {USER_COLUMNS}
 FROM touched JOIN users u ON u.id = touched.user_id {ORG_ROLE_JOIN.format(s="touched")}
 """
@@ -177,7 +181,7 @@ async def rotate_current(*, token_hash: str, child_hash: str, now: datetime,
         return None
     row = rows[0]
     return Rotated(session_id=row["session_id"], amr=_amr(row["amr"]),
-                   signed_in_at=row["session_created_at"], context=_context(row),
+                   signed_in_at=row["signed_in_at"], context=_context(row),
                    user=_user(row))
 
 
@@ -270,14 +274,16 @@ async def clear_context(*, organization_id: uuid.UUID, user_id: uuid.UUID | None
 async def set_context(session_id: uuid.UUID, *, user_id: uuid.UUID, context: ActiveContext,
                       now: datetime) -> tuple[datetime, tuple[str, ...]] | None:
     """Make ``context`` the live session's active context, so every refresh re-issues it;
-    returns the session's (created_at, amr), or None when it is not a live session of
+    returns the session's (auth_time, amr), or None when it is not a live session of
     ``user_id``."""
     rows = await Session.update(
         {Session.context_type: context.type, Session.context_id: context.id}
     ).where((Session.id == session_id) & (Session.user_id == user_id)
             & Session.revoked_at.is_null() & (Session.expires_at > now)
-            ).returning(Session.created_at, Session.amr)
-    return (rows[0]["created_at"], _amr(rows[0]["amr"])) if rows else None
+            ).returning(Session.created_at, Session.auth_time, Session.amr)
+    if not rows:
+        return None
+    return rows[0]["auth_time"] or rows[0]["created_at"], _amr(rows[0]["amr"])
 
 
 async def context_of(session_id: uuid.UUID) -> ActiveContext | None:

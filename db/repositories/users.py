@@ -71,11 +71,14 @@ async def insert(*, email: str, password_hash: str, name: str | None, now: datet
                  account_type: str = "personal", nickname: str | None = None,
                  personal_profile_id: uuid.UUID | None = None) -> UserRecord:
     """Insert a user (unverified with the role "user" unless told otherwise); returns it.
-    account_type: AccountType; personal_profile_id: the personal context's id, if the
-    account has one. The unique index on email_lower is the last word on duplicates (raises
-    the driver's integrity error on a lost race)."""
+    account_type: AccountType; personal_profile_id: the personal context's id (a personal
+    account gets a fresh one when none is given; an organization account has none). The
+    unique index on email_lower is the last word on duplicates (raises the driver's
+    integrity error on a lost race)."""
     user_id = uuid.uuid4()
     verified_at = now if verified else None
+    if account_type == "personal" and personal_profile_id is None:
+        personal_profile_id = uuid.uuid4()  # every personal account has its personal context
     await User.insert(
         User(id=user_id, email=email, email_lower=email.lower(), password_hash=password_hash,
              name=name, created_at=now, updated_at=now, roles=list(roles),

@@ -10,6 +10,8 @@ paired devices.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from db.repositories import pairing, sessions, users
 from domain.errors import MobileDisabled, ReauthenticationRequired, Unauthenticated
 from domain.messages import kinds
@@ -44,7 +46,8 @@ async def issue_mobile_token(svc: Services, claims: AccessClaims, *, device_name
         pair = await start_session(svc, uow, user, amr=tuple(map(AuthMethod, claims.amr)),
                                    device_name=device_name, kind=SessionKind.MOBILE,
                                    platform=platform,
-                                   context=await sessions.context_of(claims.session_id))
+                                   context=await sessions.context_of(claims.session_id),
+                                   auth_time=datetime.fromtimestamp(claims.auth_time, UTC))
         uow.audit(AuditAction.MOBILE_TOKEN_ISSUED, user.id, session_id=str(pair.session_id),
                   issued_by=str(claims.session_id), device=device_name, platform=platform)
         uow.alert(kinds.NEW_DEVICE_ALERT, user=user, device_name=device_name)

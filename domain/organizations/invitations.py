@@ -39,7 +39,7 @@ from domain.errors import (
     TooManyPendingInvitations,
 )
 from domain.messages import kinds
-from domain.names import AuditAction, OrganizationRole, RateLimit
+from domain.names import AuditAction, MembershipStatus, OrganizationRole, RateLimit
 from domain.organizations import access
 from domain.organizations.organizations import parse_id
 from domain.records import InvitationRecord, MembershipRecord, OrganizationRecord
@@ -63,6 +63,7 @@ async def invite(svc: Services, actor_id: uuid.UUID, organization_text: str, *, 
     email = normalize_email(email)
     await access.require_manager(organization_id, actor_id)
     await svc.limit(RateLimit.INVITATION_PER_ORGANIZATION, str(organization_id))
+    await svc.limit(RateLimit.INVITATION_PER_ACCOUNT, str(actor_id))
     async with svc.unit_of_work(info) as uow:
         await organizations.lock(organization_id)
         actor = await access.require_manager(organization_id, actor_id)
@@ -169,6 +170,9 @@ async def accept(svc: Services, user_id: uuid.UUID, token: str,
             raise InvalidOneTimeToken(INVALID)
         where = {"actor_id": user_id, "organization_id": invitation.organization_id}
         membership = await memberships.get(invitation.organization_id, user_id)
+        if membership is not None and membership.status != MembershipStatus.ACTIVE:
+            # an old invitation must not look like a way back in: the owners decide that
+            raise AuthorizationDenied("Your membership of this organization is suspended.")
         if membership is None:
             membership = await memberships.add(organization_id=invitation.organization_id,
                                                user_id=user_id, role=invitation.role,

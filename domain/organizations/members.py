@@ -121,16 +121,26 @@ async def remove_member(svc: Services, actor_id: uuid.UUID, organization_text: s
     organization_id = parse_id(organization_text)
     async with svc.unit_of_work(info) as uow:
         await organizations.lock(organization_id)
-        actor = await access.require_member(organization_id, actor_id)
-        target = await _target(organization_id, user_text)
-        leaving = target.user_id == actor.user_id
-        if not leaving:
+        # anyone may leave, a suspended member too (issue 13: only the last owner cannot);
+        # removing someone else needs an active manager — checked before the target is
+        # looked up, so an outsider cannot tell members from strangers by the 404's text
+        leaving = user_text.strip().lower() == str(actor_id)
+        if leaving:
+            await _own_membership(organization_id, actor_id)
+        else:
             await access.require_manager(organization_id, actor_id)
-            if target.role == OWNER:
-                await access.require_owner(organization_id, actor_id)
+        target = await _target(organization_id, user_text)
+        if not leaving and target.role == OWNER:
+            await access.require_owner(organization_id, actor_id)
         await _refuse_last_owner(target)
         await memberships.remove(target)
         await _end_access(uow, target)
         uow.audit(AuditAction.MEMBER_REMOVED, target.user_id, actor_id=actor_id,
                   organization_id=organization_id, reason="left" if leaving else "removed",
                   role=target.role)
+
+
+async def _own_membership(organization_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    """raises NotFound unless the caller has a membership (of any status) here."""
+    if await memberships.get(organization_id, user_id) is None:
+        raise NotFound(access.NOT_FOUND)

@@ -12,7 +12,7 @@ from typing import Any
 from db.repositories import memberships, organizations, sessions, users
 from domain.accounts.emails import normalize_email
 from domain.errors import EmailNotVerified, NotFound, ValidationFailed
-from domain.names import AuditAction
+from domain.names import AuditAction, RateLimit
 from domain.organizations import access
 from domain.organizations.creation import (
     OrganizationFields,
@@ -60,6 +60,7 @@ async def create(svc: Services, user_id: uuid.UUID, fields: OrganizationFields,
     owner = await users.get_by_id(user_id)
     if owner is None or owner.email_verified_at is None:
         raise EmailNotVerified(NOT_VERIFIED)
+    await svc.limit(RateLimit.ORGANIZATION_PER_ACCOUNT, str(user_id))
     fields = replace(fields, contact_email=check_contact_email(fields.contact_email),
                      legal_business_name=_optional_text(fields.legal_business_name),
                      dba_name=_optional_text(fields.dba_name))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from db.repositories import teams
+from db.repositories import organizations, teams
 from domain.errors import NotFound, ValidationFailed
 from domain.names import MANAGERS, AuditAction
 from domain.organizations import access
@@ -67,6 +67,9 @@ async def create_team(svc: Services, actor_id: uuid.UUID, organization_text: str
     organization_id = parse_id(organization_text)
     name, description = check_name(name), check_description(description)
     async with svc.unit_of_work(info) as uow:
+        # the organization's lock first (as member changes take it): a deletion running
+        # meanwhile makes this wait and then find no membership (404), not a foreign-key 500
+        await organizations.lock(organization_id)
         await access.require_manager(organization_id, actor_id)
         team = await teams.insert(organization_id=organization_id, name=name,
                                   description=description, now=uow.now)

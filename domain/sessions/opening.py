@@ -56,12 +56,14 @@ async def open_session(svc: Services, user: UserRecord, *, amr: tuple[AuthMethod
 async def start_session(svc: Services, uow: UnitOfWork, user: UserRecord, *,
                         amr: tuple[AuthMethod, ...], device_name: str | None = None,
                         kind: SessionKind = SessionKind.WEB, platform: str | None = None,
-                        context: ActiveContext | None = None) -> TokenPair:
+                        context: ActiveContext | None = None,
+                        auth_time: datetime | None = None) -> TokenPair:
     """Create the session and its first refresh token inside ``uow`` (for a change that must
     commit with it, such as using up a pairing token), record the sign-in on the account
     (``last_login_at``) and audit it. The pair is valid once ``uow`` commits. platform:
     default derived from the user agent; context: the active context it starts in (checked
-    by the caller)."""
+    by the caller); auth_time: when the holder proved who they are, if before now (a session
+    minted from another inherits its sign-in time: OIDC Core §2 ``auth_time``)."""
     info = uow.info
     derived_name, derived_platform = describe(info.user_agent)
     refresh = new_opaque_token()
@@ -72,13 +74,14 @@ async def start_session(svc: Services, uow: UnitOfWork, user: UserRecord, *,
         user_id=user.id, kind=kind.value, amr=methods, now=uow.now,
         expires_at=uow.now + timedelta(seconds=lifetime),
         device_name=device_name or derived_name, platform=platform or derived_platform,
-        user_agent=info.user_agent, ip_address=info.ip_address, context=context)
+        user_agent=info.user_agent, ip_address=info.ip_address, context=context,
+        auth_time=auth_time)
     await sessions.add_refresh_token(session_id=session_id, token_hash=hash_token(refresh),
                                      now=uow.now)
     await users.record_login(user.id, uow.now)
     uow.audit(AuditAction.SIGNIN_SUCCEEDED, user.id, session_id=str(session_id),
               device=device_name or derived_name, amr=list(methods))
-    return token_pair(svc, user, session_id, refresh, methods, signed_in_at=uow.now,
+    return token_pair(svc, user, session_id, refresh, methods, signed_in_at=auth_time or uow.now,
                       context=context, refresh_ttl=lifetime)
 
 

@@ -64,7 +64,8 @@ async def refresh(svc: Services, *, refresh_token: str, info: RequestInfo) -> To
     if reused:
         raise TokenReuseDetected()
     return token_pair(svc, record.user, record.session_id, child, record.session_amr,
-                      signed_in_at=record.session_created_at, context=record.session_context)
+                      signed_in_at=record.session_signed_in_at or record.session_created_at,
+                      context=record.session_context)
 
 
 async def sign_out(svc: Services, *, refresh_token: str | None, access_claims: AccessClaims | None,

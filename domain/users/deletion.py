@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
-from db.repositories import erasure, memberships, users
+from db.repositories import erasure, memberships, organizations, users
 from domain.errors import Forbidden, LastAdmin, LastOwner, NotFound, ValidationFailed
 from domain.names import AuditAction
 from domain.passwords.reauthentication import reauthenticate
@@ -77,14 +78,24 @@ async def delete_user(svc: Services, claims: AccessClaims, ref: str, *, password
             raise NotFound("No such user.")
         if target.id in admins and len(admins) == 1:
             raise LastAdmin()
-        if await memberships.sole_owner_of(target.id):  # an organization keeps an owner
-            raise LastOwner("The account is the last owner of an organization: make someone "
-                            "else an owner, or delete the organization, first.")
+        await _keep_an_owner(target.id)
         live = await erasure.live_session_ids(target.id, uow.now)
-        events = await erasure.audit_events_of(target.id)
+        invitations = await erasure.erase_invitations(target.id, target.email)
+        events = await erasure.audit_events_of(target.id, invitations)
         await erasure.erase_rows(target.id, uow.now)
         await erasure.pseudonymise_audit(target.id, {
             event_id: cleaned for event_id, metadata in events
             if (cleaned := scrub_metadata(metadata)) != metadata})
         uow.audit(AuditAction.USER_DELETED, target.id, actor_id=claims.user_id)
         uow.end_sessions(live)
+
+
+async def _keep_an_owner(user_id: uuid.UUID) -> None:
+    """raises LastOwner when the user is the only active owner of an organization. Locks each
+    organization they own (as every member change does, domain/organizations/members.py) and
+    then reads its owners, so two owners deleting their accounts at once cannot both go."""
+    for organization_id in await memberships.owned_by(user_id):
+        await organizations.lock(organization_id)
+        if await memberships.active_owners(organization_id) == [user_id]:
+            raise LastOwner("The account is the last owner of an organization: make someone "
+                            "else an owner, or delete the organization, first.")

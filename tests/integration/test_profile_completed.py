@@ -104,7 +104,8 @@ async def test_a_personal_account_profile(client, person):
     profile = (await client.get("/v1/users/me", headers=bearer(pair["accessToken"]))).json()
     assert profile["id"] == str(ann_id) and profile["accountType"] == "personal"
     assert profile["displayName"] == "Ann" and profile["imageUrl"] is None
-    assert profile["personal"] is None  # written without a personal profile
+    # every personal account has its personal profile (users.insert gives one)
+    assert profile["personal"]["id"] and profile["personal"]["nickname"] is None
     assert profile["organizations"] == [] and profile["teams"] == []
     assert profile["activeContext"] is None
     assert profile["lastLoginAt"] is not None and profile["updatedAt"] is not None
