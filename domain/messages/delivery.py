@@ -7,17 +7,21 @@ only in worker memory and in the message; the database keeps its hash (ARCHITECT
 
 Delivery is at least once, never before the claim: nothing is sent until the claim (pending
 -> sending) has committed, so a database outage before it sends nothing (the job raises the
-driver's error and the worker retries it with backoff). A job cancelled while it sends (the
-worker stopping on SIGTERM, a job timeout) hands the message back to pending at once, for the
-next worker. If the process dies, or the database fails, after the provider accepted the
-message but before it was marked sent, the row stays "sending"; the sweep returns it to
-pending after STUCK_SENDING_AFTER (domain/maintenance.py) and it is sent again with the same
-Message-ID (``<outbox id@latchkey>``, worker/templates), so a receiver can de-duplicate it.
+driver's error and the worker retries it with backoff). A job cancelled after its claim
+committed and before the provider answered (the worker stopping on SIGTERM, a job timeout)
+hands the message back to pending at once, for the next worker; cancelled once the provider
+answered, it still records the message as sent. Those writes finish while the job is being
+cancelled (db/transaction.to_completion). If the process dies, or the database fails, after
+the provider accepted the message but before it was marked sent, the row stays "sending"; the
+sweep returns it to pending after STUCK_SENDING_AFTER (domain/maintenance.py) and it is sent
+again with the same Message-ID (``<outbox id@latchkey>``, worker/templates), so a receiver can
+de-duplicate it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +30,7 @@ from enum import StrEnum
 from typing import Any
 
 from db.repositories import invitations, outbox
-from db.transaction import transaction
+from db.transaction import to_completion, transaction
 from domain import one_time_secrets
 from domain.clock import Clock
 from domain.errors import PermanentDeliveryError, TransientDeliveryError
@@ -112,18 +116,26 @@ async def deliver(message_id: uuid.UUID, *, send: Sender, settings: Settings, cl
     """
     routes: list[uuid.UUID] | None = None
     void: str | None = None
-    async with transaction():
-        record = await outbox.claim(message_id, clock())
-        if record is None:
-            return Outcome.SKIPPED
-        kind = KINDS.get(record.kind)
-        data = dict(record.data)
-        if kind is not None and routing.needs_routing(kind, record):
-            routes = await routing.route(record, kind, clock())
-        if routes is not None:
-            await outbox.finish(record.id, status=outbox.SENT, now=clock())
-        elif kind is not None:
-            void = await _mint(kind, record, data, settings, clock)
+    claim = transaction()
+    try:
+        async with claim:
+            record = await outbox.claim(message_id, clock())
+            if record is None:
+                return Outcome.SKIPPED
+            kind = KINDS.get(record.kind)
+            data = dict(record.data)
+            if kind is not None and routing.needs_routing(kind, record):
+                routes = await routing.route(record, kind, clock())
+            if routes is not None:
+                await outbox.finish(record.id, status=outbox.SENT, now=clock())
+            elif kind is not None:
+                void = await _mint(kind, record, data, settings, clock)
+    except asyncio.CancelledError:
+        # Cancelled as the claim committed (the commit runs to its end, db/transaction.py):
+        # the row is ours and unsent; hand it back now, not after STUCK_SENDING_AFTER.
+        if claim.committed and routes is None:
+            await _hand_back(message_id, clock)
+        raise
     if routes is not None:
         if dispatch is not None and routes:
             await dispatch(routes)
@@ -141,9 +153,8 @@ async def deliver(message_id: uuid.UUID, *, send: Sender, settings: Settings, cl
     except asyncio.CancelledError:
         # The worker is stopping (arq cancels running jobs on SIGTERM) or the job timed out
         # before the provider answered: hand the message back now rather than leave it
-        # "sending" until the sweep; shielded so the write finishes while we are cancelled.
-        await asyncio.shield(outbox.finish(record.id, status=outbox.PENDING, now=clock(),
-                                           error="interrupted: the worker stopped mid-send"))
+        # "sending" until the sweep.
+        await _hand_back(record.id, clock)
         raise
     except PermanentDeliveryError as exc:
         await outbox.finish(record.id, status=outbox.FAILED, now=clock(), error=str(exc)[:500])
@@ -153,5 +164,18 @@ async def deliver(message_id: uuid.UUID, *, send: Sender, settings: Settings, cl
         status = outbox.FAILED if final_attempt else outbox.PENDING
         await outbox.finish(record.id, status=status, now=clock(), error=error[:500])
         return Outcome.FAILED if final_attempt else Outcome.RETRY
-    await outbox.finish(record.id, status=outbox.SENT, now=clock(), provider_id=provider_id)
+    # The provider has it: record that even if the worker is stopping meanwhile (else the
+    # sweep would send it again after STUCK_SENDING_AFTER).
+    await to_completion(outbox.finish(record.id, status=outbox.SENT, now=clock(),
+                                      provider_id=provider_id))
     return Outcome.SENT
+
+
+async def _hand_back(message_id: uuid.UUID, clock: Clock) -> None:
+    """A claimed, unsent message back to pending for the next worker (its job stays queued:
+    arq runs a cancelled job again). Runs to its end while the job is being cancelled, for
+    at most END_WITHIN seconds; if the database fails meanwhile the row stays "sending" and
+    the sweep returns it after STUCK_SENDING_AFTER (domain/maintenance.py)."""
+    with contextlib.suppress(Exception):
+        await to_completion(outbox.finish(message_id, status=outbox.PENDING, now=clock(),
+                                          error="interrupted: the worker stopped mid-send"))
