@@ -4,7 +4,7 @@
 
 Options are arq's: ``--burst``, ``-v``/``--verbose`` run the resilient worker; anything else
 (``--check``, ``--watch DIR``, ``--custom-log-dict``, ``-V``) is handed to arq's own CLI
-unchanged.
+unchanged. On SIGTERM the process exits within ``SHUTDOWN_GRACE`` seconds (10).
 """
 
 from __future__ import annotations
@@ -27,10 +27,11 @@ def main(argv: list[str]) -> None:
     # our format for every line (scripts/logs.py), set before the settings are read
     configure_from_env(verbose="-v" in argv or "--verbose" in argv)
     from worker.resilient import ResilientWorker
-    from worker.settings import WorkerSettings
+    from worker.settings import SETTINGS, WorkerSettings
 
     burst = {"burst": True} if "--burst" in argv else {}
-    ResilientWorker(**{**get_kwargs(WorkerSettings), **burst}).run()
+    ResilientWorker(**{**get_kwargs(WorkerSettings), **burst},
+                    shutdown_grace=SETTINGS.shutdown_grace).run()
 
 
 if __name__ == "__main__":

@@ -60,7 +60,8 @@ class ObservedSender:
 
 def observed_job(job: Callable[..., Awaitable[str]]) -> Callable[..., Awaitable[str]]:
     """Wraps the ``deliver_message`` job: counts its outcome (its return value, or ``retry``
-    when it raises arq's Retry) and logs one line for a message that reached a channel."""
+    when it raises arq's Retry or a stopping worker cancels it: arq runs it again) and logs
+    one line for a message that reached a channel."""
 
     @functools.wraps(job)
     async def run(ctx: dict[str, Any], message_id: str) -> str:
@@ -68,7 +69,7 @@ def observed_job(job: Callable[..., Awaitable[str]]) -> Callable[..., Awaitable[
         try:
             outcome = await job(ctx, message_id)
             return outcome
-        except Retry:
+        except (Retry, asyncio.CancelledError):  # cancelled: the worker is stopping, it runs again
             outcome = "retry"
             raise
         finally:

@@ -1,4 +1,4 @@
-"""arq's worker, kept alive through Redis outages.
+"""arq's worker, kept alive through Redis outages, and stopped within a bound.
 
 arq's own worker exits with ``redis.exceptions.ConnectionError`` the moment Redis goes away
 (seen on real processes: a few seconds' Redis restart stopped every delivery until a person
@@ -7,8 +7,10 @@ the start-up wait for Redis instead: one warning when an outage begins, one line
 a capped backoff in between. Jobs in flight fail on their own and are retried; messages
 committed meanwhile stay pending in the outbox and the sweep re-enqueues them.
 
-On SIGTERM arq cancels the running jobs; a message cancelled mid-send goes back to pending
-at once (domain/messages/delivery.py) and arq leaves its job queued for the next worker.
+On SIGTERM (or SIGINT) arq cancels the running jobs; a message cancelled mid-send goes back to
+pending at once (domain/messages/delivery.py) and arq leaves its job queued for the next
+worker. The process exits within ``SHUTDOWN_GRACE`` seconds (10) whatever happens
+(worker/stopping.py).
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ from typing import Any
 
 import aiosqlite.core
 from arq.connections import create_pool
-from arq.worker import Worker
 from redis.exceptions import RedisError
 
 from db.redis import heartbeat
+from worker.stopping import BoundedStop
 
 log = logging.getLogger("latchkey.worker")
 
@@ -44,19 +46,20 @@ def daemon_sqlite_threads() -> None:
     """Make every aiosqlite connection thread started from now on a daemon thread.
 
     Why: aiosqlite runs each SQLite connection in a non-daemon thread, stopped only when the
-    connection is closed. A job cancelled on SIGTERM while its query waits for SQLite's
-    write lock (busy timeout 30 s) never closes that connection, and the interpreter then
-    waits for the thread forever at exit: seen as a worker that ignored SIGTERM until
-    SIGKILL. A daemon thread dies with the process; SQLite's journal rolls back whatever
-    it had not committed."""
+    connection is closed. db/transaction.py closes every transaction's connection, but a
+    close waits behind the statement the thread is running: a job cancelled on SIGTERM
+    while its query waits for SQLite's write lock (busy timeout 30 s) would keep the
+    interpreter waiting at exit until the busy timeout ends. A daemon thread dies with the
+    process; SQLite's journal rolls back whatever it had not committed."""
     if getattr(aiosqlite.core, "Thread", None) is threading.Thread:
         aiosqlite.core.Thread = _DaemonThread  # type: ignore[attr-defined,misc]
 
 
-class ResilientWorker(Worker):
+class ResilientWorker(BoundedStop):
     """A :class:`arq.worker.Worker` whose start-up and poll loop wait out Redis outages of
     any length (backoff 0.2 s doubling to 5 s) instead of exiting, and records a heartbeat
-    every 5 s while it polls (db/redis/heartbeat.py). Signals stop it as before."""
+    every 5 s while it polls (db/redis/heartbeat.py). ``shutdown_grace``: seconds from a
+    signal to the exit, at most (worker/stopping.py)."""
 
     _outage_since: float | None = None
     _backoff: float = BACKOFF_START
@@ -78,7 +81,7 @@ class ResilientWorker(Worker):
 
     def run(self) -> None:
         """arq's blocking run (signals handled: SIGINT/SIGTERM cancel the running jobs);
-        the process exits within moments of SIGTERM also on SQLite."""
+        the process exits within ``shutdown_grace`` seconds of the first signal."""
         daemon_sqlite_threads()
         super().run()
 
@@ -104,13 +107,3 @@ class ResilientWorker(Worker):
             await self._outage(exc)
             return
         self._recovered()
-
-    async def close(self) -> None:
-        """arq's close, minus the crash when Redis is still away at shutdown: the health-check
-        key then expires by itself, and on_shutdown (pools, SMTP) still runs."""
-        try:
-            await super().close()
-        except OUTAGE_ERRORS:
-            if self.on_shutdown:
-                await self.on_shutdown(self.ctx)
-            self._pool = None

@@ -81,6 +81,9 @@ class SmtpChannel:
             except (TimeoutError, SMTPException, OSError) as exc:
                 await self._discard(client)
                 raise classify(exc) from None
+            except asyncio.CancelledError:  # the worker is stopping: hang up, mid-message
+                await self._discard(client)
+                raise
             self._idle.append(client)
 
     async def _discard(self, client: aiosmtplib.SMTP) -> None:
