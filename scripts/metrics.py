@@ -5,6 +5,10 @@ Metrics live in prometheus-client's default registry. With ``PROMETHEUS_MULTIPRO
 its counters there and a scrape adds them up (prometheus-client's multiprocess mode); without
 it each process reports its own. The outbox gauges are computed at scrape time with one query
 (db/repositories/outbox_metrics.py), so they are right whichever process answers.
+
+A ``PROMETHEUS_MULTIPROC_DIR`` that does not exist yet is created when this module is imported
+(before api/observability.py and worker/metrics.py define their metrics): prometheus-client
+would otherwise stop the process at start-up with a FileNotFoundError about a ``.db`` file.
 """
 
 from __future__ import annotations
@@ -25,6 +29,16 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 QUERY_TIMEOUT = 2.0  # seconds: a scrape during a database outage still answers
 
 log = logging.getLogger("latchkey.metrics")
+
+
+def prepare_multiprocess_dir() -> None:
+    """Create the directory ``PROMETHEUS_MULTIPROC_DIR`` names, if set and missing."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+
+
+prepare_multiprocess_dir()
 
 
 def _registry() -> CollectorRegistry:
