@@ -84,7 +84,7 @@ class Settings:
     hsts: bool = True  # Strict-Transport-Security when APP_URL is https
     hash_concurrency: int = 0  # password hashes at once; 0: one per CPU core
     hash_queue_max_wait: float = 2.0  # seconds a password check may wait before 503
-    shutdown_grace: int = 10  # seconds the web process takes to finish on SIGTERM
+    shutdown_grace: int = 10  # seconds web and worker processes take, at most, to stop on SIGTERM
     worker_heartbeat_max_age: int = 30  # /ready fails "worker" when none polled this recently
     # Passwordless and two-factor (issue 8)
     magic_link_ttl: int = 900
