@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -92,3 +93,25 @@ def settings(smtp: tuple[Mailbox, int], twilio_server: TwilioStub, clean: None) 
 async def client(settings: Settings, clock: MutableClock) -> AsyncIterator[httpx.AsyncClient]:
     async with serving(settings, clock) as test_client:
         yield test_client
+
+
+@pytest.fixture
+async def person(client: httpx.AsyncClient, settings: Settings, clock: MutableClock):
+    """``await person(email, name=None)`` -> (user id, Bearer headers): a verified personal
+    account with PASSWORD written straight to the database (registration is tested
+    elsewhere), signed in on ``client``."""
+    from db.repositories import users
+    from domain.passwords.hashing import PasswordHasher
+    from tests.support import PASSWORD, bearer, sign_in
+
+    hasher = PasswordHasher(rounds=settings.bcrypt_rounds, pepper=settings.password_pepper)
+    password_hash = await hasher.hash(PASSWORD)
+    hasher.close()
+
+    async def make(email: str, name: str | None = None) -> tuple[uuid.UUID, dict[str, str]]:
+        user = await users.insert(email=email, password_hash=password_hash, name=name,
+                                  now=clock(), verified=True)
+        pair = (await sign_in(client, email)).json()
+        return user.id, bearer(pair["accessToken"])
+
+    return make

@@ -7,14 +7,14 @@ from __future__ import annotations
 import uuid
 
 from db.tables import Membership, Team, TeamMembership, User
-from tests.integration.test_organizations import create, join, person  # noqa: F401  (fixture)
+from tests.integration.test_organizations import create, join
 from tests.support import PASSWORD
 
 ORGS = "/v1/organizations"
 
 
 async def test_the_last_owner_keeps_the_account_and_a_members_deletion_ends_memberships(
-        client, person, clock):  # noqa: F811
+        client, person, clock):
     ann_id, ann = await person("ann@example.com", "Ann")
     bob_id, bob = await person("bob@example.com", "Bob")
     org = await create(client, ann)

@@ -12,8 +12,6 @@ import json
 import uuid
 from datetime import datetime, timedelta
 
-import pytest
-
 from db.repositories import memberships, outbox, users
 from db.tables import AuditEvent, Invitation, Membership, OutboxMessage, User
 from db.transaction import transaction
@@ -34,23 +32,6 @@ from tests.support import (
 ORGS = "/v1/organizations"
 ACCEPT = "/v1/invitations/accept"
 SUBJECT = kinds.INVITATION.subject
-
-
-@pytest.fixture
-async def person(client, settings, clock):
-    """``await person(email, name=None)`` -> (user id, Bearer headers): a verified account
-    written straight to the database (registration is tested elsewhere), signed in."""
-    hasher = PasswordHasher(rounds=settings.bcrypt_rounds, pepper=settings.password_pepper)
-    password_hash = await hasher.hash(PASSWORD)
-    hasher.close()
-
-    async def make(email: str, name: str | None = None) -> tuple[uuid.UUID, dict[str, str]]:
-        user = await users.insert(email=email, password_hash=password_hash, name=name,
-                                  now=clock(), verified=True)
-        pair = (await sign_in(client, email)).json()
-        return user.id, bearer(pair["accessToken"])
-
-    return make
 
 
 async def organization(client, headers, name: str = "Acme Events") -> str:

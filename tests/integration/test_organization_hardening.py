@@ -12,7 +12,7 @@ import uuid
 
 from db.tables import AuditEvent, Invitation, Membership, OutboxMessage
 from tests.integration.test_mobile_token import account, mobile_token  # noqa: F401  (fixture)
-from tests.integration.test_organizations import create, join, person  # noqa: F401  (fixture)
+from tests.integration.test_organizations import create, join
 from tests.support import PASSWORD, bearer, serving, sign_in
 
 ORGS = "/v1/organizations"
@@ -32,7 +32,7 @@ async def test_a_mobile_session_cannot_renew_the_recent_sign_in(client, account,
         "reauthentication_required")
 
 
-async def test_two_owners_deleting_their_accounts_at_once_leave_one(client, person,  # noqa: F811
+async def test_two_owners_deleting_their_accounts_at_once_leave_one(client, person,
                                                                       clock):
     _, ann = await person("ann@example.com")
     bob_id, bob = await person("bob@example.com")
@@ -72,7 +72,7 @@ async def test_organizations_and_invitations_per_account_are_limited(settings, c
         assert over.status_code == 429
 
 
-async def test_an_erased_account_leaves_no_address_in_invitations(client, person,  # noqa: F811
+async def test_an_erased_account_leaves_no_address_in_invitations(client, person,
                                                                   clock):
     _, ann = await person("ann@example.com")
     bob_id, bob = await person("bob@example.com")
@@ -92,7 +92,7 @@ async def test_an_erased_account_leaves_no_address_in_invitations(client, person
     assert bob_id  # the account row is a tombstone now (tested in test_users_admin)
 
 
-async def test_a_members_feed_shows_no_network_data_of_the_owner(client, person,  # noqa: F811
+async def test_a_members_feed_shows_no_network_data_of_the_owner(client, person,
                                                                  clock):
     _, ann = await person("ann@example.com")
     bob_id, bob = await person("bob@example.com")
@@ -111,7 +111,7 @@ async def test_a_members_feed_shows_no_network_data_of_the_owner(client, person,
                for e in trail)
 
 
-async def test_a_suspended_member_may_leave(client, person, clock):  # noqa: F811
+async def test_a_suspended_member_may_leave(client, person, clock):
     _, ann = await person("ann@example.com")
     bob_id, bob = await person("bob@example.com")
     org = await create(client, ann)

@@ -8,33 +8,12 @@ from __future__ import annotations
 import json
 import uuid
 
-import pytest
-
-from db.repositories import memberships, users
+from db.repositories import memberships
 from db.tables import AuditEvent, Membership, TeamMembership
 from db.transaction import transaction
 from domain.names import AuditAction
-from domain.passwords.hashing import PasswordHasher
-from tests.support import PASSWORD, bearer, sign_in
 
 ORGS = "/v1/organizations"
-
-
-@pytest.fixture
-async def person(client, settings, clock):
-    """``await person(email, name=None)`` -> (user id, Bearer headers): a verified account
-    written straight to the database, signed in."""
-    hasher = PasswordHasher(rounds=settings.bcrypt_rounds, pepper=settings.password_pepper)
-    password_hash = await hasher.hash(PASSWORD)
-    hasher.close()
-
-    async def make(email: str, name: str | None = None) -> tuple[uuid.UUID, dict[str, str]]:
-        user = await users.insert(email=email, password_hash=password_hash, name=name,
-                                  now=clock(), verified=True)
-        pair = (await sign_in(client, email)).json()
-        return user.id, bearer(pair["accessToken"])
-
-    return make
 
 
 async def organization(client, headers, name="Acme Events") -> str:

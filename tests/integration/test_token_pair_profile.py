@@ -4,12 +4,12 @@ access token carries — the same as GET /v1/auth/profile."""
 
 from __future__ import annotations
 
-from tests.integration.test_organizations import create, person  # noqa: F401  (fixture)
+from tests.integration.test_organizations import create
 from tests.support import bearer, sign_in
 
 
 async def test_sign_in_and_refresh_show_organizations_and_the_active_context(
-        client, person):  # noqa: F811
+        client, person):
     _, ann = await person("ann@example.com", "Ann")
     org = await create(client, ann, name="Night Shift")
 
