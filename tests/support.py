@@ -145,6 +145,9 @@ def decode_qr(data_url: str) -> str:
 
     assert data_url.startswith("data:image/png;base64,"), data_url[:40]
     image = Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1])))
-    found = zxingcpp.read_barcodes(image)
+    # QR codes only: zxing-cpp's other readers now and then see a spurious linear barcode
+    # in a QR code's modules (a flaky "2 codes in the image" on CI)
+    found = {code.text for code in zxingcpp.read_barcodes(
+        image, formats=zxingcpp.BarcodeFormat.QRCode)}
     assert len(found) == 1, f"{len(found)} codes in the image"
-    return found[0].text
+    return found.pop()
