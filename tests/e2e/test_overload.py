@@ -31,6 +31,10 @@ from scripts.embedded_redis import free_port
 from tests.environment import DATABASE_URL, REDIS_URL
 from tests.processes import wait_for_system, wait_until
 
+# The hashing queue, its 503s and the shutdown under load do not depend on the database
+# engine: run once, in the SQLite pass, which keeps scripts/test under 15 minutes here.
+pytestmark = pytest.mark.skipif(not DATABASE_URL.startswith("sqlite"),
+                                reason="engine-independent; runs in the SQLite pass")
 ROUNDS = Settings().bcrypt_rounds  # the default cost, which the processes use too
 MAX_WAIT = Settings().hash_queue_max_wait
 GRACE = Settings().shutdown_grace
