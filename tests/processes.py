@@ -67,12 +67,18 @@ def running_system(smtp_port: int, procs: list[subprocess.Popen[bytes]] | None =
         wait_for_system(url, environ["REDIS_URL"])
         yield url
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()  # never leave a worker polling the test Redis
-                proc.wait()
-                raise
+        stop_all(procs)
+
+
+def stop_all(procs: list[subprocess.Popen]) -> None:
+    """SIGTERM every process and wait up to 15 s each; one that does not stop is killed (never
+    leave a worker polling the test Redis) and the test fails with TimeoutExpired."""
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise

@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from scripts.embedded_redis import free_port
 from tests.environment import DATABASE_URL, REDIS_URL
-from tests.processes import BIN, wait_for_system, wait_until
+from tests.processes import BIN, stop_all, wait_for_system, wait_until
 from tests.support import PASSWORD
 
 TOKEN = "metrics-token-for-the-e2e-test"
@@ -48,15 +48,7 @@ def system(smtp, clean, tmp_path: Path) -> Iterator[dict[str, str]]:
         yield {"web": f"http://127.0.0.1:{web_port}", "dir": str(directory),
                "worker": f"http://127.0.0.1:{worker_port}/metrics"}
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-                raise
+        stop_all(procs)
 
 
 def samples(text: str, name: str, **labels: str) -> float:
