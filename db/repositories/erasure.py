@@ -89,8 +89,9 @@ async def erase_invitations(user_id: uuid.UUID, email: str) -> list[uuid.UUID]:
                                    ).where((Invitation.email_lower == email.lower())
                                            | (Invitation.accepted_by == user_id)
                                            ).returning(Invitation.id)
-    await OutboxMessage.delete().where(OutboxMessage.user_id.is_null()
-                                       & (OutboxMessage.recipient == email))
+    # an invitation may have been addressed in another letter case than the account's email
+    await OutboxMessage.raw("DELETE FROM outbox_messages WHERE user_id IS NULL "
+                            "AND lower(recipient) = {}", email.lower())
     return [row["id"] for row in rows]
 
 

@@ -76,6 +76,7 @@ async def test_an_erased_account_leaves_no_address_in_invitations(client, person
                                                                   clock):
     _, ann = await person("ann@example.com")
     bob_id, bob = await person("bob@example.com")
+    # invited in another letter case than the account's address
     org = await create(client, ann)
     sent = await client.post(f"{ORGS}/{org['id']}/invitations", headers=ann,
                              json={"email": "Bob@Example.com", "role": "member"})
@@ -86,6 +87,7 @@ async def test_an_erased_account_leaves_no_address_in_invitations(client, person
     rows = await Invitation.select(Invitation.email, Invitation.email_lower)
     assert rows and all("bob" not in (r["email"] + r["email_lower"]).lower() for r in rows)
     assert not await OutboxMessage.exists().where(OutboxMessage.recipient == "Bob@Example.com")
+    assert not await OutboxMessage.exists().where(OutboxMessage.recipient.ilike("%bob%"))
     events = await AuditEvent.select(AuditEvent.metadata).where(
         AuditEvent.action == "organization.invitation.sent")
     assert events and all("bob" not in str(e["metadata"]).lower() for e in events)
