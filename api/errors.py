@@ -13,6 +13,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from domain import errors as e
+from domain.directory.errors import ManagedExternally, ProviderUnavailable
 
 log = logging.getLogger("latchkey.api")
 
@@ -33,6 +34,7 @@ STATUS: dict[type[e.DomainError], int] = {
     e.InvalidCode: 400,
     e.RateLimited: 429,
     e.Overloaded: 503,
+    ProviderUnavailable: 502,
 }
 
 # Litestar statuses with our slugs; 413 becomes a 400 like every other bad body (issue #2)
@@ -76,6 +78,8 @@ def domain_error(_: Request, exc: e.DomainError) -> Response[dict[str, Any]]:
         headers = {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, e.RateLimited):
         extra = {"limit": exc.limit, "setting": exc.setting}
+    if isinstance(exc, ManagedExternally):
+        extra = {"fields": exc.fields}
     errors = None
     if isinstance(exc, e.ValidationFailed):
         errors = [{"field": f, "message": m} for f, m in exc.errors]

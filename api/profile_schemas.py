@@ -86,6 +86,13 @@ class ProfileTeam(Struct, rename="camel"):
                    organization_id=team.organization_id, role=team.role)  # type: ignore[arg-type]
 
 
+class ManagedBy(Struct, rename="camel"):
+    """API.md Profile ``managedBy``: the directory that owns name, email and phone."""
+
+    type: Literal["scim"]
+    organization_id: uuid.UUID
+
+
 class Profile(Struct, rename="camel"):
     """API.md Profile. ``displayName``: the nickname, else the name; ``imageUrl``: the
     avatar; ``activeContext``: only on your own profile, null when none."""
@@ -105,6 +112,7 @@ class Profile(Struct, rename="camel"):
     organizations: list[ProfileOrganization]
     active_context: ProfileContext | None
     teams: list[ProfileTeam]
+    managed_by: ManagedBy | None
     two_factor: TwoFactorSummary
     mobile_enabled: bool
     devices: list[DeviceSummary]
@@ -134,6 +142,8 @@ class Profile(Struct, rename="camel"):
                    personal=personal,
                    organizations=[ProfileOrganization.of(o, m) for o, m in organizations],
                    active_context=context, teams=[ProfileTeam.of(t) for t in teams],
+                   managed_by=None if user.managed_by_organization_id is None else ManagedBy(
+                       type="scim", organization_id=user.managed_by_organization_id),
                    two_factor=TwoFactorSummary(
                        totp_enabled=user.totp_enabled_at is not None,
                        sms_enabled=user.sms_two_factor_phone is not None,

@@ -43,6 +43,11 @@ class User(Table, tablename="users"):
     personal_profile_id = UUID(null=True, default=None)  # the personal context's id, if any
     last_login_at = Timestamptz(null=True, default=None)
     organization_count = Integer(default=0)  # kept equal to the user's memberships rows
+    # Enterprise directory (issue 14): the organization whose SCIM directory owns the profile
+    # (name, email, phone are read-only here: API.md Profile ``managedBy``), and whether SCIM
+    # created the account (then DELETE from that directory may erase it)
+    managed_by_organization_id = UUID(null=True, default=None)
+    created_by_scim = Boolean(default=False)
 
 
 class Session(Table, tablename="sessions"):
@@ -163,6 +168,8 @@ class TwoFactorChallenge(Table, tablename="two_factor_challenges"):
     user_id = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
     token_hash = Varchar(length=64, unique=True)
     first_factor = Varchar(length=16)  # amr value of the first factor: pwd | email | fed
+    # the organization the session starts in once answered (single sign-on), if any
+    context_id = UUID(null=True, default=None)
     device_name = Varchar(length=100, null=True, default=None)
     attempts = Integer(default=0)  # wrong codes so far
     expires_at = Timestamptz(index=True)
@@ -216,6 +223,10 @@ class Membership(Table, tablename="memberships"):
     user_id = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
     role = Varchar(length=16, default="member")  # owner | admin | member
     status = Varchar(length=16, default="active")  # active | suspended
+    # SCIM (RFC 7643 §3.1 externalId, §4.1.1 userName) as this organization's directory sent
+    # them; unique per organization (migration index). Null: not provisioned by SCIM
+    scim_external_id = Varchar(length=255, null=True, default=None)
+    scim_user_name = Varchar(length=255, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())  # joinedAt
     updated_at = Timestamptz(default=TimestamptzNow())
 
@@ -246,6 +257,7 @@ class Team(Table, tablename="teams"):
     name = Varchar(length=200)
     description = Varchar(length=1000, null=True, default=None)
     is_active = Boolean(default=True)
+    scim_external_id = Varchar(length=255, null=True, default=None)  # SCIM Group externalId
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
 
@@ -260,7 +272,82 @@ class TeamMembership(Table, tablename="team_memberships"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
+class SsoConnection(Table, tablename="sso_connections"):
+    """An organization's OpenID Connect identity provider (one per organization)."""
+
+    id = UUID(primary_key=True)
+    organization_id = ForeignKey(references=Organization, on_delete=OnDelete.cascade,
+                                 unique=True)
+    issuer = Varchar(length=500)  # exactly as the provider's discovery document says it
+    client_id = Varchar(length=255)
+    client_secret_encrypted = Text()  # Fernet (domain/encryption.py), never raw
+    trust_provider_mfa = Boolean(default=False)  # its ID token's amr may stand in for 2FA
+    jit_provisioning = Boolean(default=True)  # first sign-in creates the account
+    created_by = UUID(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class SsoDomain(Table, tablename="sso_domains"):
+    """An email domain an organization's connection answers for (``allowedDomains``); one
+    organization per domain, so ``/sso/start?email=`` finds exactly one provider."""
+
+    id = UUID(primary_key=True)
+    connection_id = ForeignKey(references=SsoConnection, on_delete=OnDelete.cascade,
+                               index=True)
+    domain = Varchar(length=253, unique=True)  # lower case, no leading @
+
+
+class IdentityLink(Table, tablename="identity_links"):
+    """An account's identity at a provider: unique on (issuer, subject) (migration index).
+    OIDC Core §5.7: only ``iss`` + ``sub`` identify a person, never the email claim."""
+
+    id = UUID(primary_key=True)
+    user_id = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    issuer = Varchar(length=500)
+    subject = Varchar(length=255)
+    organization_id = UUID(null=True, default=None)  # whose connection; null: OIDC_* settings
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_used_at = Timestamptz(default=TimestamptzNow())
+
+
+class SsoLogin(Table, tablename="sso_logins"):
+    """One single sign-on attempt: the ``state`` it started with (10 min, single use) and the
+    one-time code the callback hands the app (60 s, single use). Both stored as SHA-256;
+    the nonce and PKCE verifier are derived from the state with a keyed HMAC, never stored."""
+
+    id = UUID(primary_key=True)
+    state_hash = Varchar(length=64, unique=True)
+    organization_id = UUID(null=True, default=None)  # null: the deployment-wide provider
+    redirect_to = Varchar(length=2048)
+    expires_at = Timestamptz(index=True)
+    state_used_at = Timestamptz(null=True, default=None)
+    user_id = UUID(null=True, default=None)  # set by the callback
+    code_hash = Varchar(length=64, null=True, default=None, unique=True)
+    code_expires_at = Timestamptz(null=True, default=None)
+    code_used_at = Timestamptz(null=True, default=None)
+    provider_mfa = Boolean(default=False)  # a trusted provider's amr showed a second factor
+    ip_address = Varchar(length=45, null=True, default=None)
+    user_agent = Varchar(length=512, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class ScimToken(Table, tablename="scim_tokens"):
+    """A bearer token of an organization's SCIM client (its SHA-256; shown once)."""
+
+    id = UUID(primary_key=True)
+    organization_id = ForeignKey(references=Organization, on_delete=OnDelete.cascade,
+                                 index=True)
+    token_hash = Varchar(length=64, unique=True)
+    description = Varchar(length=200, null=True, default=None)
+    created_by = UUID(null=True, default=None)  # null: the CLI
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+
+
 TABLES: tuple[type[Table], ...] = (User, Session, RefreshToken, OneTimeToken, OtpCode,
                                    OutboxMessage, AuditEvent, TotpCredential, BackupCode,
                                    TwoFactorChallenge, PushDevice, NotificationPreference,
-                                   Organization, Membership, Invitation, Team, TeamMembership)
+                                   Organization, Membership, Invitation, Team, TeamMembership,
+                                   SsoConnection, SsoDomain, IdentityLink, SsoLogin, ScimToken)

@@ -69,6 +69,24 @@ class AuditAction(StrEnum):
     TEAM_MEMBER_ROLE_CHANGED = "organization.team.member_role_changed"  # metadata: role, previous
     CONTEXT_SWITCHED = "auth.context.switched"  # metadata: contextType, contextId
     MOBILE_TOKEN_ISSUED = "mobile.token.issued"  # POST /v1/mobile/token
+    # Enterprise directory (issue 14). SSO: metadata issuer, reason (the problem type);
+    # SCIM: actor_id is the SCIM token's id, metadata scimToken too
+    SSO_CONNECTION_CREATED = "organization.sso.created"
+    SSO_CONNECTION_UPDATED = "organization.sso.updated"
+    SSO_CONNECTION_DELETED = "organization.sso.deleted"
+    SSO_SUCCEEDED = "auth.sso.succeeded"  # the callback found or made the account
+    SSO_FAILED = "auth.sso.failed"  # metadata: reason (problem type), issuer
+    IDENTITY_LINKED = "auth.identity.linked"  # an account linked to (issuer, sub)
+    SCIM_TOKEN_CREATED = "organization.scim_token.created"
+    SCIM_TOKEN_REVOKED = "organization.scim_token.revoked"
+    SCIM_USER_CREATED = "scim.user.created"
+    SCIM_USER_UPDATED = "scim.user.updated"  # metadata: fields
+    SCIM_USER_DEACTIVATED = "scim.user.deactivated"
+    SCIM_USER_REACTIVATED = "scim.user.reactivated"
+    SCIM_USER_DELETED = "scim.user.deleted"  # metadata: erased (the account went too)
+    SCIM_GROUP_CREATED = "scim.group.created"
+    SCIM_GROUP_UPDATED = "scim.group.updated"
+    SCIM_GROUP_DELETED = "scim.group.deleted"
 
 
 class RevokeReason(StrEnum):
@@ -79,7 +97,7 @@ class RevokeReason(StrEnum):
     TOKEN_REUSE = "token_reuse"  # RFC 9700 §4.14.2 reuse detection
     PASSWORD_RESET = "password_reset"
     PASSWORD_CHANGED = "password_changed"
-    DEACTIVATED = "deactivated"  # an admin deactivated the account
+    DEACTIVATED = "deactivated"  # an admin (or the organization's directory) deactivated it
     MOBILE_DISABLED = "mobile_disabled"  # its owner turned mobile access off
 
 
@@ -110,12 +128,15 @@ class RateLimit(StrEnum):
     # one account cannot multiply the per-organization limit by creating organizations
     INVITATION_PER_ACCOUNT = "invitation_per_account"
     ORGANIZATION_PER_ACCOUNT = "organization_per_account"  # organizations created
+    SSO = "sso"  # /v1/auth/sso/* per IP
+    SCIM_PER_TOKEN = "scim_per_token"  # every /scim/v2 request of one SCIM token
 
     def describe(self) -> str:
         """"register per IP", "password forgot per account" — as a person reads it."""
         for suffix, whom in (("_per_account", "per account"), ("_per_session", "per session"),
                              ("_per_number", "per phone number"),
-                             ("_per_organization", "per organization")):
+                             ("_per_organization", "per organization"),
+                             ("_per_token", "per SCIM token")):
             if self.value.endswith(suffix):
                 return f"{self.value.removesuffix(suffix).replace('_', ' ')} {whom}"
         return f"{self.value.replace('_', ' ')} per IP"

@@ -37,6 +37,9 @@ class UserRecord:
     last_login_at: datetime | None = None
     updated_at: datetime | None = None
     organization_count: int = 0  # memberships of any status; 0: no organization query needed
+    # the organization whose SCIM directory owns name, email and phone (API.md ``managedBy``)
+    managed_by_organization_id: uuid.UUID | None = None
+    created_by_scim: bool = False  # SCIM made it: that directory's DELETE may erase it
 
     @property
     def display_name(self) -> str | None:
@@ -289,3 +292,67 @@ class UserTeamRecord:
     description: str | None
     organization_id: uuid.UUID
     role: str
+
+
+# Enterprise directory (issue 14)
+
+
+@dataclass(frozen=True, slots=True)
+class SsoConnectionRecord:
+    """An organization's OpenID Connect provider (API.md SsoConnection). allowed_domains:
+    lower-case email domains it links and creates accounts for. The secret stays encrypted
+    (decrypt with domain.encryption.SecretBox only to call the provider)."""
+
+    id: uuid.UUID
+    organization_id: uuid.UUID | None  # None: the deployment-wide provider of OIDC_* settings
+    issuer: str
+    client_id: str
+    client_secret_encrypted: str = field(repr=False)
+    trust_provider_mfa: bool
+    jit_provisioning: bool
+    allowed_domains: tuple[str, ...]
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityLinkRecord:
+    """An account's identity at a provider: (issuer, subject) -> user_id (OIDC Core §5.7)."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    issuer: str
+    subject: str
+    organization_id: uuid.UUID | None
+    created_at: datetime
+    last_used_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SsoLoginRecord:
+    """A single sign-on attempt (table sso_logins): started (state), called back (code and
+    user set), exchanged (code used). organization_id None: the deployment-wide provider."""
+
+    id: uuid.UUID
+    organization_id: uuid.UUID | None
+    redirect_to: str
+    expires_at: datetime
+    state_used_at: datetime | None
+    user_id: uuid.UUID | None
+    code_expires_at: datetime | None
+    code_used_at: datetime | None
+    provider_mfa: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ScimTokenRecord:
+    """An organization's SCIM bearer token, without the token (only its hash is stored)."""
+
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    description: str | None
+    created_by: uuid.UUID | None
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None

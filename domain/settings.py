@@ -136,6 +136,25 @@ class Settings:
     invitation_ttl: int = 7 * 86400
     max_pending_invitations: int = 50  # per organization
     mobile_token_max_auth_age: int = 600  # POST /v1/mobile/token needs a sign-in this recent
+    # Enterprise directory (issue 14): single sign-on (OpenID Connect) and SCIM provisioning.
+    # A deployment-wide identity provider; organizations connect their own over the API.
+    oidc_issuer: str = ""  # e.g. https://example.okta.com; empty: no deployment-wide provider
+    oidc_client_id: str = ""
+    oidc_client_secret: str = field(default="", repr=False)
+    oidc_allowed_domains: str = ""  # email domains it may link and create accounts for
+    oidc_trust_provider_mfa: bool = False  # its ID token's amr may stand in for latchkey's 2FA
+    oidc_jit_provisioning: bool = True  # first sign-in creates the account
+    # alg allow-list of ID tokens (RFC 8725 §3.1): asymmetric only, never none or HS*
+    oidc_id_token_algorithms: str = "RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA"
+    oidc_http_timeout: float = 5.0  # seconds per call to a provider; then 502
+    oidc_metadata_ttl: int = 3600  # seconds discovery documents and JWKS stay cached
+    sso_callback_url: str = ""  # what providers redirect to; empty: APP_URL/v1/auth/sso/callback
+    sso_allowed_redirects: str = ""  # exact URLs /sso/start may return to; empty: APP_URL/auth/sso
+    sso_state_ttl: int = 600  # a started sign-in waits this long for the provider
+    sso_code_ttl: int = 60  # the one-time code the app exchanges for tokens
+    scim_max_body_bytes: int = 1024 * 1024  # larger SCIM bodies get 413
+    rate_limit_sso: str = "30/minute"  # /sso/start, /sso/callback and /sso/exchange per IP
+    rate_limit_scim_per_token: str = "600/minute"
     # Observability (issue 10)
     log_format: str = ""  # json | console; empty: JSON lines in production, console elsewhere
     metrics_token: str = field(default="", repr=False)  # /metrics is 404 until set (Bearer)
@@ -161,6 +180,27 @@ class Settings:
     def organization_app_url(self) -> str:
         """The dashboard of organization accounts (``APP_URL_ORGANIZATION``, else APP_URL)."""
         return self.app_url_organization or self.app_url
+
+    @property
+    def sso_redirect_uri(self) -> str:
+        """The redirect URI registered at identity providers (``SSO_CALLBACK_URL``)."""
+        return self.sso_callback_url or f"{self.app_url.rstrip('/')}/v1/auth/sso/callback"
+
+    @property
+    def sso_redirects(self) -> tuple[str, ...]:
+        """Where ``/sso/start`` may send people back to (``SSO_ALLOWED_REDIRECTS``)."""
+        listed = tuple(u.strip() for u in self.sso_allowed_redirects.split(",") if u.strip())
+        return listed or (f"{self.app_url.rstrip('/')}/auth/sso",)
+
+    @property
+    def oidc_domains(self) -> tuple[str, ...]:
+        """``OIDC_ALLOWED_DOMAINS`` lower-cased, without a leading @."""
+        return tuple(d.strip().lstrip("@").lower() for d in self.oidc_allowed_domains.split(",")
+                     if d.strip())
+
+    @property
+    def id_token_algorithms(self) -> tuple[str, ...]:
+        return tuple(a.strip() for a in self.oidc_id_token_algorithms.split(",") if a.strip())
 
     @property
     def sms_country_codes(self) -> frozenset[int]:
@@ -245,6 +285,20 @@ class Settings:
             found.append(f"METRICS_TOKEN must be at least {MIN_METRICS_TOKEN} characters")
         if not 0 <= self.worker_metrics_port <= 65535:
             found.append("WORKER_METRICS_PORT must be a TCP port (0: off)")
+        if self.oidc_issuer and not (self.oidc_client_id and self.oidc_client_secret):
+            found.append("OIDC_ISSUER needs OIDC_CLIENT_ID and OIDC_CLIENT_SECRET")
+        if self.oidc_issuer and not self.oidc_issuer.startswith("https://") \
+                and self.environment == "production":
+            found.append("OIDC_ISSUER must be an https:// URL (OIDC Discovery §4)")
+        algorithms = self.id_token_algorithms
+        if not algorithms or any(a.upper().startswith("HS") or a.lower() == "none"
+                                 for a in algorithms):
+            found.append("OIDC_ID_TOKEN_ALGORITHMS takes asymmetric algorithms only "
+                         "(RS256, ES256, ...; never none or HS*: RFC 8725 §3.1)")
+        if self.oidc_http_timeout <= 0 or self.sso_state_ttl <= 0 or self.sso_code_ttl <= 0:
+            found.append("OIDC_HTTP_TIMEOUT, SSO_STATE_TTL and SSO_CODE_TTL must be positive")
+        if any("://" not in u for u in self.sso_redirects):
+            found.append("SSO_ALLOWED_REDIRECTS takes absolute URLs, comma-separated")
         if self.encryption_key != DEV_SECRET and not valid_encryption_keys(self.encryption_key):
             found.append("ENCRYPTION_KEY must be one Fernet key or a comma-separated list of them "
                          "(32 url-safe base64 bytes each; generate one with: "

@@ -19,7 +19,8 @@ from tests.support import MutableClock, serving
 
 TABLES = ("audit_events", "outbox_messages", "one_time_tokens", "otp_codes", "refresh_tokens",
           "sessions", "totp_credentials", "backup_codes", "two_factor_challenges",
-          "push_devices", "notification_preferences", "team_memberships", "teams",
+          "push_devices", "notification_preferences", "sso_logins", "identity_links",
+          "sso_domains", "sso_connections", "scim_tokens", "team_memberships", "teams",
           "invitations", "memberships", "organizations", "users")
 
 

@@ -21,7 +21,7 @@ FIELDS = (
     User.mobile_enabled, User.totp_enabled_at, User.sms_two_factor_phone,
     User.backup_codes_remaining, User.push_device_count, User.account_type, User.nickname,
     User.avatar_url, User.personal_profile_id, User.last_login_at, User.updated_at,
-    User.organization_count,
+    User.organization_count, User.managed_by_organization_id, User.created_by_scim,
 )
 LIVE = User.deleted_at.is_null()  # an erased account (a tombstone) is never found
 # The two lookups every profile read and sign-in makes, as fixed SQL: building the Piccolo
@@ -49,7 +49,8 @@ def _raw_record(rows: list[dict[str, Any]]) -> UserRecord | None:
         return None
     row = rows[0]  # booleans come back as integers from SQLite's raw rows
     return UserRecord(**{**row, "is_active": bool(row["is_active"]), "roles": list(row["roles"]),
-                         "mobile_enabled": bool(row["mobile_enabled"])})
+                         "mobile_enabled": bool(row["mobile_enabled"]),
+                         "created_by_scim": bool(row["created_by_scim"])})
 
 
 async def get_by_email(email: str) -> UserRecord | None:

@@ -65,3 +65,7 @@ PAIR_DEVICE = declare(Purpose("pair_device", SecretForm.LINK, "pairing_token_ttl
 # Minted by the worker into invitations.token_hash (the invitee may have no account yet).
 INVITATION = declare(Purpose("invitation", SecretForm.LINK, "invitation_ttl",
                              link_path="/invitations/accept"))
+# Single sign-on (issue 14), both kept in sso_logins: the ``state`` a sign-in starts with
+# (carried by the browser through the provider) and the code the callback hands the app.
+SSO_STATE = declare(Purpose("sso_state", SecretForm.LINK, "sso_state_ttl", supersedes=False))
+SSO_CODE = declare(Purpose("sso_code", SecretForm.LINK, "sso_code_ttl", supersedes=False))

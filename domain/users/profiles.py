@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from db.repositories import teams, users
 from domain.contacts_format import mask_phone, normalize_phone
+from domain.directory.errors import ManagedExternally
 from domain.errors import NotFound, ValidationFailed
 from domain.names import AuditAction, ContextType, MembershipStatus
 from domain.records import (
@@ -142,6 +143,11 @@ def check_avatar_url(url: str | None) -> str | None:
     return url
 
 
+# Profile fields an organization's SCIM directory owns, by their API names (issue 14); the
+# nickname, avatar, preferences, devices and two-factor stay the person's own
+API_NAMES = {"name": "name", "email": "email", "phone_number": "phoneNumber"}
+
+
 def _wanted(changes: dict[str, Any]) -> dict[str, Any]:
     """The changes asked for, cleaned: names trimmed (blank removes), the phone number
     normalised, the avatar URL checked. raises ValidationFailed."""
@@ -165,7 +171,8 @@ async def update_me(svc: Services, claims: AccessClaims, changes: dict[str, Any]
     characters; None removes it). A nickname given to an account without a personal profile
     creates one (``personal_profile_id``): the nickname is the personal profile's. Audited as
     USER_UPDATED with the changed fields and the new number masked. raises ValidationFailed
-    (400 ``phoneNumber``, ``avatarUrl``), NotFound."""
+    (400 ``phoneNumber``, ``avatarUrl``), NotFound, ManagedExternally (409: name or phone of
+    an account the organization's directory owns, when it would change)."""
     wanted = _wanted(changes)
     async with svc.unit_of_work(info) as uow:
         user = await users.get_by_id(claims.user_id)
@@ -174,6 +181,9 @@ async def update_me(svc: Services, claims: AccessClaims, changes: dict[str, Any]
         current = {"name": user.name, "nickname": user.nickname,
                    "phone_number": user.phone_number, "avatar_url": user.avatar_url}
         changed = {k: v for k, v in wanted.items() if v != current[k]}
+        if user.managed_by_organization_id is not None and (
+                managed := [API_NAMES[k] for k in sorted(changed) if k in API_NAMES]):
+            raise ManagedExternally(managed)  # issue 14: the directory owns them
         if changed.get("nickname") and user.personal_profile_id is None:
             changed["personal_profile_id"] = uuid.uuid4()
         if changed:
