@@ -9,7 +9,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 
-from api import pages
+from api import pages, scim
 from api.errors import EXCEPTION_HANDLERS
 from api.middleware import MIDDLEWARE
 from api.observability import Observed, metrics, observe
@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> Lites
                           allow_headers=["authorization", "content-type"],
                           expose_headers=["retry-after", "x-request-id"], max_age=600)
     app = Litestar(
-        route_handlers=[*ROUTES, *page_routes, openapi_assets, metrics],
+        route_handlers=[*ROUTES, scim.router(settings), *page_routes, openapi_assets, metrics],
         template_config=template_config,
         middleware=[json_only, *MIDDLEWARE],
         before_send=[security_headers(settings)],

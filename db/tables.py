@@ -227,6 +227,9 @@ class Membership(Table, tablename="memberships"):
     # them; unique per organization (migration index). Null: not provisioned by SCIM
     scim_external_id = Varchar(length=255, null=True, default=None)
     scim_user_name = Varchar(length=255, null=True, default=None)
+    # the directory's attributes latchkey does not model (name.givenName, title, ...), kept
+    # so a SCIM client reads back what it wrote (RFC 7644 §3.5.1 replace semantics)
+    scim_attributes = JSON(default={})
     created_at = Timestamptz(default=TimestamptzNow())  # joinedAt
     updated_at = Timestamptz(default=TimestamptzNow())
 

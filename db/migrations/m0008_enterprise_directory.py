@@ -1,7 +1,7 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.base import OnDelete
 from piccolo.columns.base import OnUpdate
-from piccolo.columns.column_types import Boolean
+from piccolo.columns.column_types import JSON, Boolean
 from piccolo.columns.column_types import ForeignKey
 from piccolo.columns.column_types import Text
 from piccolo.columns.column_types import Timestamptz
@@ -1030,6 +1030,27 @@ async def forwards():
             "length": 255,
             "default": None,
             "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Membership",
+        tablename="memberships",
+        column_name="scim_attributes",
+        db_column_name="scim_attributes",
+        column_class_name="JSON",
+        column_class=JSON,
+        params={
+            "default": "{}",
+            "null": False,
             "primary_key": False,
             "unique": False,
             "index": False,

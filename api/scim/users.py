@@ -1,0 +1,7 @@
+"""SCIM users (placeholder until its author fills it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+HANDLERS: list[Any] = []
