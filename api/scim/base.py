@@ -19,6 +19,7 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from pydantic import ValidationError as PydanticValidationError
 from scim2_models import (
     Error,
     InvalidSyntaxException,
@@ -121,11 +122,21 @@ def domain_error(_: Request, exc: e.DomainError) -> Response[Any]:
         scim_type = "invalidValue"
     elif isinstance(exc, e.EmailTaken):
         scim_type = UniquenessException.scim_type
+    # a domain error may name its SCIM keyword itself (domain/directory/provisioning.py)
+    scim_type = getattr(exc, "scim_type", None) or scim_type
     if status == 401:
         headers = {"WWW-Authenticate": 'Bearer realm="SCIM"'}
     if isinstance(exc, e.RateLimited | e.Overloaded):
         headers = {"Retry-After": str(exc.retry_after)}
     return _error(status, exc.detail, scim_type, headers)
+
+
+def resource_error(_: Request, exc: PydanticValidationError) -> Response[Any]:
+    """A body scim2-models refused (a missing ``userName``, an email that is not one): the
+    first error as scim2-models words it (RFC 7644 §3.12 invalidValue / invalidSyntax)."""
+    error = Error.from_validation_errors(exc)[0]
+    return _error(error.status or 400, error.detail or "The resource is not valid.",
+                  error.scim_type)
 
 
 def validation_error(_: Request, exc: ValidationException) -> Response[Any]:
@@ -148,6 +159,7 @@ def internal_error(_: Request, exc: Exception) -> Response[Any]:
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     SCIMException: scim_error,
     e.DomainError: domain_error,
+    PydanticValidationError: resource_error,
     ValidationException: validation_error,
     HTTPException: http_error,
     Exception: internal_error,
