@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from domain.clock import Clock
+from domain.directory.oidc import IdentityProviders
 from domain.errors import RateLimited
 from domain.names import RateLimit
 from domain.passwords.hashing import PasswordHasher
@@ -89,6 +90,7 @@ class Services:
     denylist: SessionDenylist
     rate_limiter: RateLimiter
     lockout: Lockout
+    identity_providers: IdentityProviders  # OpenID Connect client of single sign-on
 
     def unit_of_work(self, info: RequestInfo) -> UnitOfWork:
         """A unit of work for a change caused by the request described by ``info``."""

@@ -22,6 +22,7 @@ from db.redis.limits import RedisRateLimiter
 from db.redis.lockout import RedisLockout
 from db.redis.queue import ArqDispatcher
 from domain.clock import Clock, utcnow
+from domain.directory.oidc import IdentityProviders
 from domain.encryption import uses_dev_key
 from domain.passwords.admission import HashAdmission
 from domain.passwords.hashing import PasswordHasher
@@ -62,6 +63,7 @@ class Container:
 
     async def close(self) -> None:
         self.services.hasher.close()
+        await self.services.identity_providers.close()
         if self._own_redis:
             await self.redis.aclose()
         if self._own_pool:
@@ -71,7 +73,8 @@ class Container:
 async def bootstrap(settings: Settings, *, clock: Clock = utcnow, redis: ArqRedis | None = None,
                     pool_size: int = 10, warm_up: bool = False) -> Container:
     """Build the database engine and pool, Redis and the arq pool, the password hasher, the
-    access-token codec, rate limiter, lockout, deny-list and dispatcher.
+    access-token codec, rate limiter, lockout, deny-list, dispatcher and the OpenID Connect
+    client of single sign-on.
 
     pool_size: PostgreSQL connections of this process. redis: an arq pool to reuse (the
     worker's own). warm_up: compute the dummy bcrypt hash now (web processes).
@@ -103,6 +106,7 @@ async def bootstrap(settings: Settings, *, clock: Clock = utcnow, redis: ArqRedi
         rate_limiter=RedisRateLimiter(settings.redis_url),
         lockout=RedisLockout(redis, threshold=settings.lockout_threshold,
                              window=settings.lockout_window, duration=settings.lockout_duration),
+        identity_providers=IdentityProviders(settings, clock),
     )
     return Container(settings=settings, services=services, redis=redis, _own_pool=own_pool,
                      _own_redis=own_redis)

@@ -9,10 +9,11 @@ Every answer also counts toward the account lockout of password sign-in (OWASP A
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from db.repositories import audit, two_factor_challenges, users
+from db.repositories import audit, memberships, two_factor_challenges, users
 from domain.accounts.emails import normalize_email
 from domain.errors import (
     InvalidCode,
@@ -23,8 +24,8 @@ from domain.errors import (
     ValidationFailed,
 )
 from domain.messages import kinds
-from domain.names import AuditAction, AuthMethod
-from domain.records import TwoFactorChallengeRecord, UserRecord
+from domain.names import AuditAction, AuthMethod, ContextType, MembershipStatus
+from domain.records import ActiveContext, TwoFactorChallengeRecord, UserRecord
 from domain.services import RequestInfo, Services
 from domain.sessions.opening import TokenPair, open_session, start_session
 from domain.tokens import hash_token, new_opaque_token
@@ -48,23 +49,47 @@ class TwoFactorRequired:
 
 
 async def sign_in_or_challenge(svc: Services, user: UserRecord, *, first_factor: AuthMethod,
-                               info: RequestInfo, device_name: str | None = None
+                               info: RequestInfo, device_name: str | None = None,
+                               context: ActiveContext | None = None,
+                               proved_second: AuthMethod | None = None
                                ) -> TokenPair | TwoFactorRequired:
     """Open a session for ``user`` who proved ``first_factor`` (password, magic link, ...),
     or, when two-factor is on, record a challenge bound to the user and that first factor
-    and return TwoFactorRequired: no session exists until the challenge is answered."""
+    and return TwoFactorRequired: no session exists until the challenge is answered.
+
+    context: the organization the session starts in (checked by the caller; a challenge
+    keeps its id and checks the membership again when answered). proved_second: a second
+    factor proved elsewhere (``mfa`` of a trusted identity provider): no challenge, and it
+    joins ``amr``."""
     methods = user.two_factor_methods
-    if not methods:
-        return await open_session(svc, user, amr=(first_factor,), info=info,
-                                  device_name=device_name)
+    if not methods or proved_second is not None:
+        amr = (first_factor,) if proved_second is None else (first_factor, proved_second)
+        if context is None:
+            return await open_session(svc, user, amr=amr, info=info, device_name=device_name)
+        return await _open_in(svc, user, amr, context, info=info, device_name=device_name)
     raw = new_opaque_token()
     async with svc.unit_of_work(info) as uow:
         await two_factor_challenges.create(
             user_id=user.id, token_hash=hash_token(raw), first_factor=first_factor.value,
             device_name=device_name, now=uow.now, ip_address=info.ip_address,
-            user_agent=info.user_agent,
+            user_agent=info.user_agent, context_id=context.id if context else None,
             expires_at=uow.now + timedelta(seconds=svc.settings.two_factor_token_ttl))
     return TwoFactorRequired(raw, methods)
+
+
+async def _open_in(svc: Services, user: UserRecord, amr: tuple[AuthMethod, ...],
+                   context: ActiveContext, *, info: RequestInfo,
+                   device_name: str | None) -> TokenPair:
+    """open_session's rules (a new-device alert), with an active context."""
+    new_device = await audit.is_new_device(
+        user.id, info.user_agent,
+        since=svc.clock() - timedelta(seconds=svc.settings.new_device_window))
+    async with svc.unit_of_work(info) as uow:
+        pair = await start_session(svc, uow, user, amr=amr, device_name=device_name,
+                                   context=context)
+        if new_device:
+            uow.alert(kinds.NEW_DEVICE_ALERT, user=user, device_name=device_name)
+    return pair
 
 
 async def live_challenge(svc: Services, token: str
@@ -138,18 +163,32 @@ async def _wrong_code(svc: Services, user: UserRecord, account: str, attempt: in
 async def _open(svc: Services, challenge: TwoFactorChallengeRecord, user: UserRecord,
                 second: AuthMethod, *, info: RequestInfo) -> TokenPair:
     """Use the challenge up and open the session in one transaction (open_session's rules:
-    a new-device alert for a device not seen for ``new_device_window`` s)."""
+    a new-device alert for a device not seen for ``new_device_window`` s), in the
+    challenge's organization when the person is still an active member of it."""
     new_device = await audit.is_new_device(
         user.id, info.user_agent,
         since=svc.clock() - timedelta(seconds=svc.settings.new_device_window))
     async with svc.unit_of_work(info) as uow:
-        if not await two_factor_challenges.mark_used(challenge.id, uow.now):
+        marked, context_id = await two_factor_challenges.mark_used(challenge.id, uow.now)
+        if not marked:
             raise InvalidOneTimeToken(USED)
         # read again: the profile in the pair shows the backup code just used
         user = await users.get_by_id(user.id) or user
         pair = await start_session(svc, uow, user,
                                    amr=(AuthMethod(challenge.first_factor), second),
-                                   device_name=challenge.device_name)
+                                   device_name=challenge.device_name,
+                                   context=await _context(context_id, user))
         if new_device:
             uow.alert(kinds.NEW_DEVICE_ALERT, user=user, device_name=challenge.device_name)
     return pair
+
+
+async def _context(organization_id: uuid.UUID | None, user: UserRecord) -> ActiveContext | None:
+    """The organization context a challenge was started for, if its membership is still
+    active (locked until commit, so a removal cannot slip in); else no context."""
+    if organization_id is None:
+        return None
+    membership = await memberships.get(organization_id, user.id, for_update=True)
+    if membership is None or membership.status != MembershipStatus.ACTIVE:
+        return None
+    return ActiveContext(ContextType.ORGANIZATION.value, organization_id, membership.role)
