@@ -8,6 +8,7 @@ from api.routes import (
     mobile,
     notifications,
     organizations,
+    sso,
     teams,
     two_factor,
     two_factor_sms,
@@ -27,5 +28,5 @@ ROUTES: list[type[Controller]] = [
     *magic_links.CONTROLLERS, *two_factor.CONTROLLERS, *two_factor_sms.CONTROLLERS,
     *users.CONTROLLERS, *notifications.CONTROLLERS, *mobile.CONTROLLERS,
     AdminMessageController, *organizations.CONTROLLERS, *invitations.CONTROLLERS,
-    *teams.CONTROLLERS,
+    *teams.CONTROLLERS, *sso.CONTROLLERS,
 ]
