@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
+import hmac
 import io
 import json
 import os
@@ -28,7 +30,7 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 import httpx
 import werkzeug.serving
 from joserfc import jwt
-from joserfc.jwk import KeySet, OctKey, RSAKey
+from joserfc.jwk import KeySet, RSAKey
 from werkzeug.wrappers import Request, Response
 
 # authlib's authorization server refuses plain http unless told this is a test
@@ -122,7 +124,8 @@ class ScriptedProvider:
 
     ``key`` signs and is published in the JWKS (kid ``k1``); ``claims`` / ``header``
     override the ID token's; ``sign_with`` another key; ``alg`` ``none`` or ``HS256`` for the
-    refused algorithms; ``token_error`` an OAuth error answer; ``discovery_issuer`` what the
+    refused algorithms; ``token_error`` an OAuth error answer, ``token_status`` a failing
+    token endpoint; ``discovery_issuer`` what the
     discovery document says the issuer is. ``issuer``: its base URL."""
 
     def __init__(self) -> None:
@@ -134,6 +137,7 @@ class ScriptedProvider:
         self.sign_with: Any = None
         self.alg = "RS256"
         self.token_error: str | None = None
+        self.token_status: int | None = None  # e.g. 503: the token endpoint is down
         self.nonces: dict[str, str] = {}  # code -> nonce of its authorize request
         self.challenges: dict[str, str] = {}  # code -> code_challenge
         self.verifiers: list[str] = []
@@ -162,10 +166,15 @@ class ScriptedProvider:
             header = {"alg": "none", "kid": self.key.kid}
             return (f"{b64url(json.dumps(header).encode())}."
                     f"{b64url(json.dumps(claims).encode())}.")
-        if self.alg == "HS256":  # the classic confusion: HMAC keyed with the public key
-            public_pem = self.key.as_pem(private=False)
-            return jwt.encode({"alg": "HS256", "kid": self.key.kid}, claims,
-                              OctKey.import_key(public_pem), algorithms=["HS256"])
+        if self.alg == "HS256":
+            # the classic confusion: HMAC keyed with the public key. joserfc refuses to make
+            # such a key (rightly), so the attacker's token is put together by hand
+            header = {"alg": "HS256", "kid": self.key.kid}
+            signing_input = (f"{b64url(json.dumps(header).encode())}."
+                             f"{b64url(json.dumps(claims).encode())}")
+            mac = hmac.new(self.key.as_pem(private=False), signing_input.encode(),
+                           hashlib.sha256).digest()
+            return f"{signing_input}.{b64url(mac)}"
         key = self.sign_with or self.key
         header = {"alg": self.alg, "kid": key.kid, **self.header}
         return jwt.encode(header, claims, key, algorithms=[self.alg])
@@ -183,6 +192,8 @@ class ScriptedProvider:
             body = KeySet([self.key]).as_dict(private=False)
         elif request.path == "/token" and request.method == "POST":
             self.verifiers.append(request.form.get("code_verifier", ""))
+            if self.token_status:
+                return Response("down", self.token_status)(environ, start_response)
             if self.token_error:
                 return Response(json.dumps({"error": self.token_error}), 400,
                                 content_type="application/json")(environ, start_response)
