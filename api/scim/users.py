@@ -24,7 +24,7 @@ from api.scim.user_resource import (
     stored_user,
 )
 from db.repositories.scim_users import ScimMember
-from domain.directory import deprovisioning, provisioning
+from domain.directory import deprovisioning, profile_updates, provisioning
 from domain.directory.provisioning import DirectoryProfile
 from domain.records import ScimTokenRecord
 from domain.services import Services
@@ -118,7 +118,7 @@ async def patch_user(request: Request, token: ScimTokenRecord, user_id: str) -> 
 
 async def _updated(request: Request, token: ScimTokenRecord, user_id: str,
                    change: Any) -> Response[Any]:
-    member = await provisioning.update_user(_svc(request), token, user_id, change,
+    member = await profile_updates.update_user(_svc(request), token, user_id, change,
                                             request_info(request))
     return resource_response(resource_of(member, request))
 

@@ -1,6 +1,6 @@
 """SCIM provisioning of an organization's people (RFC 7643 §4.1 User, RFC 7644 §3): create,
-read, list and change the organization's members as its identity provider's directory sees
-them. Framework-free: the HTTP layer (api/scim/users.py) maps SCIM resources to
+read and list the organization's members as its identity provider's directory sees them
+(changes: profile_updates.py; deactivation and deletion: deprovisioning.py). Framework-free: the HTTP layer (api/scim/users.py) maps SCIM resources to
 :class:`DirectoryProfile` and back.
 
 Every member of the organization is a SCIM User (people who joined by invitation too). A
@@ -16,7 +16,7 @@ with the SCIM token as actor.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +26,7 @@ from domain.accounts.emails import normalize_email
 from domain.contacts import preferences
 from domain.contacts_format import normalize_phone
 from domain.directory import deprovisioning as dep
-from domain.errors import Conflict, DomainError, EmailTaken, NotFound, ValidationFailed
+from domain.errors import Conflict, DomainError, NotFound, ValidationFailed
 from domain.names import AuditAction, OrganizationRole
 from domain.organizations.organizations import parse_id
 from domain.records import ScimTokenRecord
@@ -69,7 +69,7 @@ class DirectoryProfile:
     attributes: dict[str, Any] = field(default_factory=dict)
 
 
-def _checked(profile: DirectoryProfile) -> tuple[DirectoryProfile, str]:
+def checked(profile: DirectoryProfile) -> tuple[DirectoryProfile, str]:
     """(profile with a normalized phone and blanks as None, its email). raises
     ValidationFailed (400 invalidValue) naming the SCIM attribute."""
     user_name = profile.user_name.strip()
@@ -94,7 +94,7 @@ def _checked(profile: DirectoryProfile) -> tuple[DirectoryProfile, str]:
                             profile.active, profile.attributes), email
 
 
-async def _refuse_taken(organization_id: uuid.UUID, profile: DirectoryProfile,
+async def refuse_taken(organization_id: uuid.UUID, profile: DirectoryProfile,
                         user_id: uuid.UUID | None) -> None:
     """raises DirectoryConflict when another member has the userName or externalId."""
     holder = await scim_users.holder_of(organization_id, user_name=profile.user_name)
@@ -107,7 +107,7 @@ async def _refuse_taken(organization_id: uuid.UUID, profile: DirectoryProfile,
                                     "organization.")
 
 
-def _unique_violation(exc: Exception) -> bool:
+def unique_violation(exc: Exception) -> bool:
     return "unique" in str(exc).lower()  # sqlite3 and asyncpg errors differ in type
 
 
@@ -121,7 +121,7 @@ async def create_user(svc: Services, token: ScimTokenRecord, profile: DirectoryP
     (``created_by_scim`` stays false). Audited SCIM_USER_CREATED (``adopted``).
     raises ValidationFailed (400), DirectoryConflict (409: userName/externalId used, or the
     email is another account's that may not be adopted), Overloaded."""
-    profile, email = _checked(profile)
+    profile, email = checked(profile)
     organization_id = token.organization_id
     existing = await users.get_by_email(email)
     password_hash = None if existing else await svc.hasher.hash(new_opaque_token())
@@ -129,7 +129,7 @@ async def create_user(svc: Services, token: ScimTokenRecord, profile: DirectoryP
         async with svc.unit_of_work(info) as uow:
             await organizations.lock(organization_id)
             user = await users.get_by_email(email)
-            await _refuse_taken(organization_id, profile, user.id if user else None)
+            await refuse_taken(organization_id, profile, user.id if user else None)
             created = user is None
             if user is None:
                 if password_hash is None:  # erased meanwhile: ask again
@@ -146,7 +146,7 @@ async def create_user(svc: Services, token: ScimTokenRecord, profile: DirectoryP
             assert member is not None
             await scim_users.set_management(user.id, organization_id=organization_id,
                                             created_by_scim=created, now=uow.now)
-            await _write_profile(uow.now, member, profile, email_change=False)
+            await write_profile(uow.now, member, profile, email_change=False)
             if profile.active is False:
                 member = await scim_users.get(organization_id, user.id)
                 assert member is not None
@@ -154,7 +154,7 @@ async def create_user(svc: Services, token: ScimTokenRecord, profile: DirectoryP
             uow.audit(AuditAction.SCIM_USER_CREATED, user.id, **dep.audit_as(token),
                       adopted=not created)
     except Exception as exc:
-        if _unique_violation(exc):
+        if unique_violation(exc):
             raise DirectoryConflict("userName, externalId or email is already used.") from exc
         raise
     return await get_user(token, str(user.id))
@@ -171,7 +171,7 @@ def _refuse_takeover(member: ScimMember | None, organization_id: uuid.UUID) -> N
             "is adopted. Invite the person to the organization first.")
 
 
-async def _write_profile(now: Any, member: ScimMember, profile: DirectoryProfile, *,
+async def write_profile(now: Any, member: ScimMember, profile: DirectoryProfile, *,
                          email_change: bool) -> list[str]:
     """Write what changed; returns the SCIM attribute names changed (for the audit)."""
     changed: list[str] = []
@@ -215,51 +215,3 @@ async def list_users(token: ScimTokenRecord, condition: tuple[str, Sequence[Any]
     condition: the filter as SQL (api/scim/filters.py), or None for everyone."""
     return await scim_users.page(token.organization_id, condition, offset=start_index - 1,
                                  limit=count)
-
-
-async def update_user(svc: Services, token: ScimTokenRecord, user_text: str,
-                      change: Callable[[ScimMember], DirectoryProfile],
-                      info: RequestInfo) -> ScimMember:
-    """SCIM ``PUT``/``PATCH /Users/{id}`` (RFC 7644 §3.5): ``change`` gets the member as
-    stored, inside the transaction with the organization locked, and returns the profile to
-    store (it checks If-Match and applies a PATCH; whatever it raises rolls back). Name and
-    phone are written (a new phone unverified); the email of an account this directory
-    created is written unverified, another account's cannot change; ``active`` per
-    deprovisioning.set_active. Audited SCIM_USER_UPDATED (``fields``).
-    raises NotFound, ValidationFailed, DirectoryConflict (409), ReadOnlyAttribute (400
-    mutability), EmailTaken (409), LastOwner (409)."""
-    organization_id = token.organization_id
-    user_id = parse_id(user_text, dep.NO_USER)
-    try:
-        async with svc.unit_of_work(info) as uow:
-            await organizations.lock(organization_id)
-            member = await scim_users.get(organization_id, user_id, for_update=True)
-            if member is None:
-                raise NotFound(dep.NO_USER)
-            profile, email = _checked(change(member))
-            await _refuse_taken(organization_id, profile, user_id)
-            email_change = email.lower() != member.email.lower()
-            if email_change:
-                await _check_email_change(member, organization_id, email)
-            changed = await _write_profile(uow.now, member, profile, email_change=email_change)
-            if changed:
-                uow.audit(AuditAction.SCIM_USER_UPDATED, user_id, **dep.audit_as(token),
-                          fields=changed)
-            if profile.active is not None:
-                await dep.set_active(uow, token, member, profile.active)
-    except Exception as exc:
-        if _unique_violation(exc):
-            raise DirectoryConflict("userName, externalId or email is already used.") from exc
-        raise
-    return await get_user(token, str(user_id))
-
-
-async def _check_email_change(member: ScimMember, organization_id: uuid.UUID,
-                              email: str) -> None:
-    if not dep.created_by_directory(member, organization_id):
-        raise ReadOnlyAttribute(
-            "This person's account was not created by your directory: its email address "
-            "belongs to the person, who changes (and verifies) it in their own profile. Keep "
-            "the primary email at the account's current address; name and phone can change.")
-    if await users.email_exists(email):
-        raise EmailTaken("Another account already uses this email address.")

@@ -301,3 +301,34 @@ async def test_delete_keeps_an_account_that_belongs_elsewhere(client, person, cl
     assert (await client.delete(f"{USERS}/{ann_id}", headers=acme.headers)).status_code == 204
     assert (await row(ann_id))["managed_by_organization_id"] is None
     assert (await client.get("/v1/users/me", headers=ann)).status_code == 200
+
+
+async def test_a_put_to_a_member_adopts_them_as_okta_links_people(client, person, clock):
+    """Okta links an existing person by ``userName eq`` and then writes with PUT."""
+    d = await directory(client, person, clock)
+    ann_id, ann = await person("ann@acme.example", "Ann")
+    await join(clock, d.organization_id, ann_id)
+    found = (await client.get(USERS, headers=d.headers,
+                              params={"filter": 'userName eq "ann@acme.example"'})).json()
+    assert [r["id"] for r in found["Resources"]] == [str(ann_id)]
+    linked = await client.put(f"{USERS}/{ann_id}", headers=d.headers, json=new_user(
+        "ann@acme.example", externalId="00uAnn", displayName="Ann Directory"))
+    assert linked.status_code == 200, linked.text
+    user = await row(ann_id)
+    assert user["managed_by_organization_id"] == uuid.UUID(d.organization_id)
+    assert (user["created_by_scim"], user["name"]) == (False, "Ann Directory")
+    refused = await client.patch("/v1/users/me", headers=ann, json={"name": "Ann Again"})
+    assert refused.status_code == 409 and refused.json()["fields"] == ["name"]
+
+    # a person whose profile another organization's directory manages keeps that one
+    other = await directory(client, person, clock, "boss@globex.example", "Globex")
+    owned = await create(client, other.headers, new_user("owned@globex.example"))
+    await join(clock, d.organization_id, uuid.UUID(owned["id"]))
+    scim_error(await patch(client, d.headers, owned["id"],
+                           {"op": "replace", "path": "displayName", "value": "Renamed"}),
+               400, "mutability")
+    off = await patch(client, d.headers, owned["id"],
+                      {"op": "replace", "value": {"active": False}})
+    assert off.status_code == 200 and off.json()["active"] is False  # its membership here
+    assert (await row(owned["id"]))["is_active"] is True
+    assert (await client.get(f"{USERS}/{owned['id']}", headers=other.headers)).json()["active"]
