@@ -1,6 +1,7 @@
 """SCIM provisioning of an organization's people (RFC 7643 §4.1 User, RFC 7644 §3): create,
 read and list the organization's members as its identity provider's directory sees them
-(changes: profile_updates.py; deactivation and deletion: deprovisioning.py). Framework-free: the HTTP layer (api/scim/users.py) maps SCIM resources to
+(changes: profile_updates.py; deactivation and deletion: deprovisioning.py).
+Framework-free: the HTTP layer (api/scim/users.py) maps SCIM resources to
 :class:`DirectoryProfile` and back.
 
 Every member of the organization is a SCIM User (people who joined by invitation too). A
