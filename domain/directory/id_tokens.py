@@ -109,7 +109,16 @@ def check_claims(token: Any, *, issuer: str, client_id: str, nonce: str, now: in
     return IdTokenClaims(
         issuer=claims["iss"], subject=claims["sub"],
         email=email if isinstance(email, str) and email else None,
-        # some providers send the string "true" (Cognito); anything else is not a yes
-        email_verified=claims.get("email_verified") in (True, "true"),
+        email_verified=_email_verified(claims),
         name=name[:100] if isinstance(name, str) and name.strip() else None,
         amr=tuple(m for m in amr if isinstance(m, str)))
+
+
+def _email_verified(claims: Any) -> bool:
+    """Whether the provider vouches for the email. ``email_verified`` when sent (some
+    providers send the string "true": Cognito); Microsoft Entra ID never sends it for work
+    accounts, so without it the optional claim ``xms_edov`` (email domain owner verified:
+    the tenant owns the address's domain) stands in. Anything else is not a yes."""
+    if "email_verified" in claims:
+        return claims.get("email_verified") in (True, "true")
+    return claims.get("xms_edov") in (True, "true", "1", 1)

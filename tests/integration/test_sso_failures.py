@@ -206,3 +206,26 @@ async def test_start_needs_a_configured_provider(client, org):
                    {"email": "not-an-address"}, {"organization": "not-a-uuid"}):
         answer = await client.get("/v1/auth/sso/start", params=params)
         assert answer.status_code == 400, params
+
+
+@pytest.mark.parametrize(("claims", "accepted"), [
+    ({"email_verified": None, "xms_edov": True}, True),  # Entra ID with the optional claim
+    ({"email_verified": None}, False),  # Entra ID without it: nothing vouches for the email
+    ({"email_verified": False, "xms_edov": True}, False),  # an explicit no wins
+    ({"email_verified": None, "xms_edov": False}, False),
+])
+async def test_entra_domain_owner_verified_stands_in_for_email_verified(
+        client, settings, scripted, org, claims, accepted):
+    """Microsoft Entra ID sends no ``email_verified`` for work accounts; its optional claim
+    ``xms_edov`` (the tenant owns the email's domain) is taken instead, only when
+    ``email_verified`` is absent."""
+    await connect(settings, org, scripted.issuer)
+    scripted.claims.update(claims)
+    before = await counts()
+    answer = await through(client, scripted, org)
+    if accepted:
+        assert answer.status_code == 302, answer.text
+        assert (await counts())["users"] == before["users"] + 1
+    else:
+        await refused(answer, "sso_email_unverified")
+        assert await counts() == before
