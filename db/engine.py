@@ -62,6 +62,17 @@ def is_sqlite() -> bool:
     return isinstance(current(), SQLiteEngine)
 
 
+def is_unique_violation(exc: BaseException) -> bool:
+    """Whether ``exc`` is the driver's refusal of a row that breaks a unique index (a lost
+    race the caller checked for first): asyncpg's UniqueViolationError (SQLSTATE 23505) or
+    sqlite3's IntegrityError "UNIQUE constraint failed"."""
+    import sqlite3
+
+    if isinstance(exc, sqlite3.IntegrityError):
+        return "UNIQUE" in str(exc)
+    return getattr(exc, "sqlstate", None) == "23505"
+
+
 async def _keep_session(connection: object) -> None:
     """Pool ``reset`` hook that skips asyncpg's default reset query (RESET ALL, UNLISTEN *,
     CLOSE ALL, advisory unlock) on every release: latchkey never changes session state, and

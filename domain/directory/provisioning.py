@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from db.engine import is_unique_violation
 from db.repositories import memberships, organizations, scim_users, users
 from db.repositories.scim_users import ScimMember
 from domain.accounts.emails import normalize_email
@@ -109,7 +110,7 @@ async def refuse_taken(organization_id: uuid.UUID, profile: DirectoryProfile,
 
 
 def unique_violation(exc: Exception) -> bool:
-    return "unique" in str(exc).lower()  # sqlite3 and asyncpg errors differ in type
+    return is_unique_violation(exc)  # sqlite3 and asyncpg errors differ in type
 
 
 async def create_user(svc: Services, token: ScimTokenRecord, profile: DirectoryProfile,

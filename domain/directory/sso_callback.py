@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from db.engine import is_unique_violation
 from db.repositories import identity_links, sso_logins
 from domain.directory import linking
 from domain.directory.errors import (
@@ -88,15 +89,26 @@ async def _complete(svc: Services, login: SsoLoginRecord, provider: SsoConnectio
         unusable = await svc.hasher.hash(new_opaque_token())
     code = new_opaque_token()
     provider_mfa = provider.trust_provider_mfa and claims.shows_second_factor
-    async with svc.unit_of_work(info) as uow:
-        user, how = await linking.account_for(uow, provider, claims,
-                                              unusable_password=unusable,
-                                              default_role=svc.settings.default_role)
-        await sso_logins.set_code(
-            login.id, user_id=user.id, code_hash=hash_token(code), provider_mfa=provider_mfa,
-            code_expires_at=uow.now + timedelta(seconds=svc.settings.sso_code_ttl))
-        uow.audit(AuditAction.SSO_SUCCEEDED, user.id, organization_id=provider.organization_id,
-                  issuer=provider.issuer, account=how, providerMfa=provider_mfa)
+    for attempt in (1, 2):
+        try:
+            async with svc.unit_of_work(info) as uow:
+                user, how = await linking.account_for(uow, provider, claims,
+                                                      unusable_password=unusable,
+                                                      default_role=svc.settings.default_role)
+                await sso_logins.set_code(
+                    login.id, user_id=user.id, code_hash=hash_token(code),
+                    provider_mfa=provider_mfa,
+                    code_expires_at=uow.now + timedelta(seconds=svc.settings.sso_code_ttl))
+                uow.audit(AuditAction.SSO_SUCCEEDED, user.id,
+                          organization_id=provider.organization_id, issuer=provider.issuer,
+                          account=how, providerMfa=provider_mfa)
+            break
+        except Exception as exc:
+            # Two first sign-ins of one person at once (two tabs): the other one linked or
+            # created the account between our lookup and our insert; the unique index refused
+            # ours and rolled it back. Once more finds what it made (no 500 for a double click)
+            if attempt == 2 or not is_unique_violation(exc):
+                raise
     return with_code(login.redirect_to, code)
 
 

@@ -229,3 +229,21 @@ async def test_entra_domain_owner_verified_stands_in_for_email_verified(
     else:
         await refused(answer, "sso_email_unverified")
         assert await counts() == before
+
+
+async def test_two_first_sign_ins_at_once_make_one_account(client, settings, scripted, org):
+    """Two tabs finishing the first sign-in of one person together: both succeed, one account
+    and one identity link exist (the unique index refuses the loser's insert; it retries and
+    finds the winner's account instead of answering 500)."""
+    import asyncio
+
+    await connect(settings, org, scripted.issuer)
+    before = await counts()
+    first = scripted.authorize(await begin(client, org))
+    second = scripted.authorize(await begin(client, org))
+    answers = await asyncio.gather(*[
+        client.get("/v1/auth/sso/callback", params={"code": code, "state": state})
+        for code, state in (first, second)])
+    assert [a.status_code for a in answers] == [302, 302], [a.text for a in answers]
+    after = await counts()
+    assert after["users"] == before["users"] + 1 and after["links"] == before["links"] + 1
