@@ -3,6 +3,7 @@
 from litestar import Controller
 
 from api.routes import (
+    directory,
     invitations,
     magic_links,
     mobile,
@@ -28,5 +29,5 @@ ROUTES: list[type[Controller]] = [
     *magic_links.CONTROLLERS, *two_factor.CONTROLLERS, *two_factor_sms.CONTROLLERS,
     *users.CONTROLLERS, *notifications.CONTROLLERS, *mobile.CONTROLLERS,
     AdminMessageController, *organizations.CONTROLLERS, *invitations.CONTROLLERS,
-    *teams.CONTROLLERS, *sso.CONTROLLERS,
+    *teams.CONTROLLERS, *sso.CONTROLLERS, *directory.CONTROLLERS,
 ]
