@@ -16,6 +16,9 @@ STUCK_SENDING_AFTER = 300  # seconds: longer than any SMTP timeout, so the sende
 # unused one is kept after it expired, and a used one after it was used.
 PAIRING_UNUSED_KEPT = 3600
 PAIRING_USED_KEPT = 30 * 86400
+# Single sign-on attempts (sso_logins, issue 14) are kept an hour past their expiry: a late
+# exchange is still told its code expired (not that it is unknown), and an operator can see it.
+SSO_LOGINS_KEPT = 3600
 
 
 async def sweep_outbox(settings: Settings, clock: Clock) -> list[uuid.UUID]:
@@ -40,7 +43,8 @@ async def delete_expired(settings: Settings, clock: Clock) -> dict[str, int]:
     sessions (with their refresh tokens) and old sent/failed messages in batches of
     ``cleanup_batch_size`` rows, ``cleanup_pause`` seconds apart; returns rows deleted per
     table. Pairing tokens go later: unused ones an hour after expiry, used ones 30 days after
-    use (counted under ``one_time_tokens``)."""
+    use (counted under ``one_time_tokens``); single sign-on attempts an hour after both
+    their state and their one-time code expired (``sso_logins``)."""
     now = clock()
     cutoff = now - timedelta(seconds=settings.sent_message_retention)
     counts = {table: await _delete_all(settings, table, now=now, cutoff=cutoff)
@@ -50,6 +54,9 @@ async def delete_expired(settings: Settings, clock: Clock) -> dict[str, int]:
             settings, "one_time_tokens", where=where,
             now=now - timedelta(seconds=PAIRING_UNUSED_KEPT),
             cutoff=now - timedelta(seconds=PAIRING_USED_KEPT))
+    counts["sso_logins"] = await _delete_all(
+        settings, "sso_logins", where=maintenance.SSO_LOGIN_ROWS,
+        now=now - timedelta(seconds=SSO_LOGINS_KEPT), cutoff=cutoff)
     return counts
 
 

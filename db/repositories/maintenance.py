@@ -26,6 +26,11 @@ PAIRING_ROWS: tuple[str, ...] = (
     "expires_at < {cutoff} AND purpose = 'pair_device' AND used_at < {cutoff}",
 )
 
+# Single sign-on attempts: dead when their state has expired and so has the one-time code
+# handed to the app, if any (a code may outlive its state by SSO_CODE_TTL). {now} is moved
+# back by a margin (domain.maintenance.SSO_LOGINS_KEPT); expires_at is the indexed condition.
+SSO_LOGIN_ROWS = "expires_at < {now} AND (code_expires_at IS NULL OR code_expires_at < {now})"
+
 
 async def delete_batch(table: str, *, now: datetime, cutoff: datetime, batch: int,
                        where: str | None = None) -> int:
