@@ -127,7 +127,7 @@ async def test_cleanup_deletes_expired_tokens_and_dead_sessions(client, mailbox,
     await register(client, "pending@example.com")  # one unused token, valid 24 h
     await wait_mail(mailbox, "pending@example.com")
     nothing = {"one_time_tokens": 0, "otp_codes": 0, "two_factor_challenges": 0, "sessions": 0,
-               "outbox_messages": 0}
+               "outbox_messages": 0, "sso_logins": 0}
     assert await delete_expired(settings, clock) == nothing
     clock.advance(hours=25)  # both verification links expired, the session lives on
     assert await delete_expired(settings, clock) == {**nothing, "one_time_tokens": 2}
