@@ -57,7 +57,7 @@ COMMANDS: dict[str, Callable[[Services, argparse.Namespace], Awaitable[str]]] = 
 async def run(args: argparse.Namespace) -> str:
     """The command's output. raises SystemExit(1) with one line for a domain error (an
     unknown organization: "No such organization.")."""
-    settings = settings_or_exit(NAME)
+    settings = settings_or_exit(NAME, secrets_required=False)  # SHA-256 only: no key used
     container = await bootstrap(settings, pool_size=2)
     try:
         return await COMMANDS[args.command](container.services, args)
