@@ -2,8 +2,9 @@
 account by an unverified claim"):
 
 1. the account linked to (issuer, sub) — whatever the email claim says now;
-2. else the account with the same email, only when the provider says ``email_verified`` and
-   the domain is one the connection answers for: it is linked (``auth.identity.linked``);
+2. else the account with the same email, only when the provider says ``email_verified``, the
+   domain is one the connection answers for and, for an organization's connection, the
+   account is already its member (see ``_may_link``): it is linked (``auth.identity.linked``);
 3. else a new account (just-in-time) when the connection allows it, on the same conditions.
 
 For an organization's connection the account must be an active member of it, or becomes one
@@ -60,6 +61,8 @@ async def account_for(uow: UnitOfWork, provider: SsoConnectionRecord, claims: Id
                 CREATED
         if user is None:
             raise AccountNotProvisioned()
+        if how == BY_EMAIL:
+            await _may_link(provider, user)
         await identity_links.insert(user_id=user.id, issuer=claims.issuer,
                                     subject=claims.subject,
                                     organization_id=provider.organization_id, now=uow.now)
@@ -71,6 +74,23 @@ async def account_for(uow: UnitOfWork, provider: SsoConnectionRecord, claims: Id
     if provider.organization_id is not None:
         await _membership(uow, provider, user, joined_now=how != LINKED)
     return user, how
+
+
+async def _may_link(provider: SsoConnectionRecord, user: UserRecord) -> None:
+    """An existing account is linked by email to an organization's provider only when it is
+    already that organization's member. ``allowedDomains`` is what an organization says of
+    itself, not a proof that it owns the domain: anyone can create an organization, connect a
+    provider of their own for ``gmail.com`` and have it vouch for ``victim@gmail.com``. So an
+    account that never joined (by invitation, or by the directory's SCIM) is never taken
+    over this way; the person signs in as before and joins by invitation. The deployment-wide
+    provider (``OIDC_*``, set by the operator) is trusted for its domains."""
+    if provider.organization_id is None:
+        return
+    membership = await memberships.get(provider.organization_id, user.id)
+    if membership is None:
+        raise about(AccountNotProvisioned(
+            "An account with this email address exists and is not a member of this "
+            "organization. Sign in to it as usual and accept an invitation to join."), user.id)
 
 
 def allowed_email(provider: SsoConnectionRecord, claims: IdTokenClaims) -> str:

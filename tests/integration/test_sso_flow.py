@@ -52,6 +52,21 @@ async def exchange(client, callback, **extra):
                                    **extra})
 
 
+async def join(organization, user_id, clock):
+    from db.repositories import memberships
+    from db.transaction import transaction
+
+    async with transaction():
+        await memberships.add(organization_id=organization, user_id=user_id, role="member",
+                              now=clock())
+
+
+async def user_id_of(email):
+    from db.repositories import users
+
+    return (await users.get_by_email(email)).id
+
+
 def claims_of(pair):
     return jwt.decode(pair["accessToken"], options={"verify_signature": False})
 
@@ -127,8 +142,10 @@ async def test_the_identity_link_wins_over_a_changed_email(client, org, provider
     assert event["metadata"]["account"] == "link"
 
 
-async def test_a_verified_email_links_the_existing_account(client, org, provider, person):
+async def test_a_verified_email_links_the_existing_account(client, org, provider, person,
+                                                           clock):
     bob_id, _ = await person("bob@example.com")
+    await join(org, bob_id, clock)  # a member already (invited earlier, or by SCIM)
     await provider.set_user("bob-idp", email="bob@example.com", email_verified=True)
     before = await counts()
     pair = (await exchange(client, await sso(client, provider, "bob-idp",
@@ -138,6 +155,29 @@ async def test_a_verified_email_links_the_existing_account(client, org, provider
     assert after["users"] == before["users"] and after["links"] == before["links"] + 1
     [linked] = await audited("auth.identity.linked")
     assert linked["user_id"] == bob_id and linked["metadata"]["via"] == "email"
+
+
+async def test_an_organization_provider_never_takes_over_a_non_member_account(
+        client, person, settings, provider, clock):
+    """allowedDomains is the organization's own word, not proof it owns the domain: Mallory
+    creates an organization, connects her own provider for example.com and has it vouch for
+    bob@example.com. Bob's account is not linked, his sessions stay his, nothing changes."""
+    bob_id, bob = await person("bob@example.com")
+    _, mallory = await person("mallory@elsewhere.org")
+    organization = await new_organization(client, mallory, name="Totally Example Inc")
+    await connect(settings, organization, provider.issuer)
+    await provider.set_user("bob-at-mallory", email="bob@example.com", email_verified=True)
+    before = await counts()
+    start = await client.get("/v1/auth/sso/start", params={"organization": str(organization)})
+    back = callback_query(await provider.login(start.headers["location"], "bob-at-mallory"))
+    answer = await client.get("/v1/auth/sso/callback",
+                              params={"code": back["code"][0], "state": back["state"][0]})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["type"] == "account_not_provisioned"
+    assert await counts() == before
+    [event] = await audited("auth.sso.failed")
+    assert event["user_id"] == bob_id
+    assert (await client.get("/v1/auth/profile", headers=bob)).status_code == 200
 
 
 @pytest.mark.parametrize(("claims", "jit", "problem"), [
@@ -199,6 +239,7 @@ async def test_redirect_to_must_be_allowed(client, org, provider):
 async def test_two_factor_still_applies_and_opens_the_organization_context(
         client, org, provider, mailbox, clock):
     app, _ = await totp_user(client, mailbox, clock, "tina@example.com")
+    await join(org, await user_id_of("tina@example.com"), clock)
     await provider.set_user("tina-1", email="tina@example.com", email_verified=True,
                             amr=["pwd", "mfa"])  # not trusted: latchkey asks its own
     answer = await exchange(client, await sso(client, provider, "tina-1",
@@ -222,6 +263,7 @@ async def test_trusted_provider_mfa_stands_in_for_the_challenge(
     _, headers = await person("owner@example.com")
     organization = await new_organization(client, headers)
     await connect(settings, organization, provider.issuer, trust_provider_mfa=True)
+    await join(organization, await user_id_of("uma@example.com"), clock)
     await provider.set_user("uma-1", email="uma@example.com", email_verified=True,
                             amr=["pwd"])  # a password alone is no second factor
     first = (await exchange(client, await sso(client, provider, "uma-1",
