@@ -34,11 +34,34 @@ from api.security import is_json
 from domain import errors as e
 from domain.directory.scim_access import authenticate_scim
 from domain.records import ScimTokenRecord
+from domain.services import Services
 
 log = logging.getLogger("latchkey.scim")
 
 SCIM_JSON = "application/scim+json"
 PREFIX = "/scim/v2"
+DEFAULT_COUNT = 100
+MAX_COUNT = 200  # RFC 7644 §3.4.2.4: a provider may return fewer than asked
+LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+
+
+def services(request: Request) -> Services:
+    """The process's Services (built by the bootstrap in the app's lifespan)."""
+    return request.app.state.services
+
+
+def paging(start: int, count: int) -> tuple[int, int]:
+    """RFC 7644 §3.4.2.4: a startIndex below 1 means 1, a negative count means 0, and at most
+    MAX_COUNT resources are returned."""
+    return max(start, 1), min(max(count, 0), MAX_COUNT)
+
+
+def list_response(resources: list[dict[str, Any]], *, total: int, start: int
+                  ) -> Response[Any]:
+    """A ListResponse (RFC 7644 §3.4.2) of ``resources`` out of ``total``."""
+    return scim_response({"schemas": [LIST_RESPONSE], "totalResults": total,
+                          "startIndex": start, "itemsPerPage": len(resources),
+                          "Resources": resources})
 
 
 def scim_response(body: dict[str, Any] | None, *, status: int = 200,

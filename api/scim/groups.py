@@ -11,7 +11,16 @@ from litestar.params import Parameter
 from scim2_models import Context, Group, PatchOp
 
 from api.deps import request_info
-from api.scim.base import check_if_match, read_body, resource_response, scim_response
+from api.scim.base import (
+    DEFAULT_COUNT,
+    check_if_match,
+    list_response,
+    paging,
+    read_body,
+    resource_response,
+    scim_response,
+    services,
+)
 from api.scim.filters import where
 from api.scim.group_resource import (
     FILTER,
@@ -27,17 +36,8 @@ from db.repositories.scim_groups import GroupMember, ScimTeam
 from domain.directory import scim_groups
 from domain.directory.scim_groups import GroupState
 from domain.records import ScimTokenRecord
-from domain.services import Services
 
 ONE = "/Groups/{group_id:str}"
-DEFAULT_COUNT = 100
-MAX_COUNT = 200  # RFC 7644 §3.4.2.4: a provider may return fewer than asked
-LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
-
-
-def _svc(request: Request) -> Services:
-    return request.app.state.services
-
 
 async def _resource(team: ScimTeam, request: Request) -> dict[str, Any]:
     members = await scim_groups.members_of([team])
@@ -47,7 +47,7 @@ async def _resource(team: ScimTeam, request: Request) -> dict[str, Any]:
 @post("/Groups", status_code=201)
 async def create_group(request: Request, token: ScimTokenRecord) -> Response[Any]:
     group = parse_group(await read_body(request), Context.RESOURCE_CREATION_REQUEST)
-    team = await scim_groups.create_group(_svc(request), token, state_of(group),
+    team = await scim_groups.create_group(services(request), token, state_of(group),
                                           request_info(request))
     resource = await _resource(team, request)
     return resource_response(resource, status=201, location=resource["meta"]["location"])
@@ -70,17 +70,14 @@ async def list_groups(request: Request, token: ScimTokenRecord, filter: str | No
                       attributes: str | None = None,
                       excluded: str | None = Parameter(query="excludedAttributes", default=None),
                       ) -> Response[Any]:
-    # RFC 7644 §3.4.2.4: startIndex below 1 means 1, a negative count means 0
-    start, count = max(start, 1), min(max(count, 0), MAX_COUNT)
+    start, count = paging(start, count)
     condition = where(filter, FILTER, schema=SCHEMA) if filter else None
     found, total = await scim_groups.list_groups(token, condition, start_index=start,
                                                  count=count)
     members = await scim_groups.members_of(found)  # one query for the page, not per group
     resources = [shaped(resource_of(t, members[t.id], request), attributes, excluded)
                  for t in found]
-    return scim_response({"schemas": [LIST_RESPONSE], "totalResults": total,
-                          "startIndex": start, "itemsPerPage": len(resources),
-                          "Resources": resources})
+    return list_response(resources, total=total, start=start)
 
 
 @put(ONE)
@@ -112,14 +109,14 @@ async def patch_group(request: Request, token: ScimTokenRecord, group_id: str) -
 
 async def _updated(request: Request, token: ScimTokenRecord, group_id: str,
                    change: Any) -> Response[Any]:
-    team = await scim_groups.update_group(_svc(request), token, group_id, change,
+    team = await scim_groups.update_group(services(request), token, group_id, change,
                                           request_info(request))
     return resource_response(await _resource(team, request))
 
 
 @delete(ONE, status_code=204)
 async def delete_group(request: Request, token: ScimTokenRecord, group_id: str) -> None:
-    await scim_groups.delete_group(_svc(request), token, group_id, request_info(request))
+    await scim_groups.delete_group(services(request), token, group_id, request_info(request))
 
 
 HANDLERS: list[Any] = [create_group, get_group, list_groups, replace_group, patch_group,

@@ -11,7 +11,16 @@ from litestar.params import Parameter
 from scim2_models import Context, PatchOp, ResponseParameters
 
 from api.deps import request_info
-from api.scim.base import check_if_match, read_body, resource_response, scim_response
+from api.scim.base import (
+    DEFAULT_COUNT,
+    check_if_match,
+    list_response,
+    paging,
+    read_body,
+    resource_response,
+    scim_response,
+    services,
+)
 from api.scim.filters import where
 from api.scim.user_resource import (
     FILTER,
@@ -27,17 +36,8 @@ from db.repositories.scim_users import ScimMember
 from domain.directory import deprovisioning, profile_updates, provisioning
 from domain.directory.provisioning import DirectoryProfile
 from domain.records import ScimTokenRecord
-from domain.services import Services
 
 ONE = "/Users/{user_id:str}"
-DEFAULT_COUNT = 100
-MAX_COUNT = 200  # RFC 7644 §3.4.2.4: a provider may return fewer than asked
-LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
-
-
-def _svc(request: Request) -> Services:
-    return request.app.state.services
-
 
 def _shaped(resource: dict[str, Any], attributes: str | None,
             excluded: str | None) -> dict[str, Any]:
@@ -56,7 +56,7 @@ def _shaped(resource: dict[str, Any], attributes: str | None,
 @post("/Users", status_code=201)
 async def create_user(request: Request, token: ScimTokenRecord) -> Response[Any]:
     user = parse_user(await read_body(request), Context.RESOURCE_CREATION_REQUEST)
-    member = await provisioning.create_user(_svc(request), token,
+    member = await provisioning.create_user(services(request), token,
                                             profile_of(user, keep_active=False),
                                             request_info(request))
     resource = resource_of(member, request)
@@ -80,15 +80,12 @@ async def list_users(request: Request, token: ScimTokenRecord, filter: str | Non
                      attributes: str | None = None,
                      excluded: str | None = Parameter(query="excludedAttributes", default=None),
                      ) -> Response[Any]:
-    # RFC 7644 §3.4.2.4: startIndex below 1 means 1, a negative count means 0
-    start, count = max(start, 1), min(max(count, 0), MAX_COUNT)
+    start, count = paging(start, count)
     condition = where(filter, FILTER, schema=SCHEMA) if filter else None
     found, total = await provisioning.list_users(token, condition, start_index=start,
                                                  count=count)
     resources = [_shaped(resource_of(m, request), attributes, excluded) for m in found]
-    return scim_response({"schemas": [LIST_RESPONSE], "totalResults": total,
-                          "startIndex": start, "itemsPerPage": len(resources),
-                          "Resources": resources})
+    return list_response(resources, total=total, start=start)
 
 
 @put(ONE)
@@ -118,14 +115,14 @@ async def patch_user(request: Request, token: ScimTokenRecord, user_id: str) -> 
 
 async def _updated(request: Request, token: ScimTokenRecord, user_id: str,
                    change: Any) -> Response[Any]:
-    member = await profile_updates.update_user(_svc(request), token, user_id, change,
+    member = await profile_updates.update_user(services(request), token, user_id, change,
                                             request_info(request))
     return resource_response(resource_of(member, request))
 
 
 @delete(ONE, status_code=204)
 async def delete_user(request: Request, token: ScimTokenRecord, user_id: str) -> None:
-    await deprovisioning.delete_user(_svc(request), token, user_id, request_info(request))
+    await deprovisioning.delete_user(services(request), token, user_id, request_info(request))
 
 
 HANDLERS: list[Any] = [create_user, get_user, list_users, replace_user, patch_user,
