@@ -59,13 +59,16 @@ class SsoConnectionUpdate(SsoConnectionRequest):
 
 class SsoConnection(Struct, rename="camel"):
     """An organization's identity provider. `redirectUri`: register it at the provider as
-    the sign-in redirect URI. The client secret is never returned."""
+    the sign-in redirect URI. `verifiedDomains`: the allowed domains the operator verified the
+    organization owns; only in these may its provider create accounts, link existing ones by
+    email and vouch for addresses. The client secret is never returned."""
 
     id: uuid.UUID
     organization_id: uuid.UUID
     issuer: str
     client_id: str
     allowed_domains: list[str]
+    verified_domains: list[str]  # verified by the operator: python -m scripts.sso_domain
     trust_provider_mfa: bool
     jit_provisioning: bool
     redirect_uri: str
@@ -78,6 +81,7 @@ class SsoConnection(Struct, rename="camel"):
                    organization_id=connection.organization_id,  # type: ignore[arg-type]
                    issuer=connection.issuer, client_id=connection.client_id,
                    allowed_domains=list(connection.allowed_domains),
+                   verified_domains=list(connection.verified_domains),
                    trust_provider_mfa=connection.trust_provider_mfa,
                    jit_provisioning=connection.jit_provisioning, redirect_uri=redirect_uri,
                    created_at=connection.created_at, updated_at=connection.updated_at)

@@ -299,6 +299,10 @@ class SsoDomain(Table, tablename="sso_domains"):
     connection_id = ForeignKey(references=SsoConnection, on_delete=OnDelete.cascade,
                                index=True)
     domain = Varchar(length=253, unique=True)  # lower case, no leading @
+    # when the operator confirmed the organization owns the domain (python -m
+    # scripts.sso_domain verify); until then its provider may not create accounts in it, link
+    # existing ones by email or vouch for their addresses, and ?email= does not route to it
+    verified_at = Timestamptz(null=True, default=None)
 
 
 class IdentityLink(Table, tablename="identity_links"):

@@ -74,6 +74,8 @@ class AuditAction(StrEnum):
     SSO_CONNECTION_CREATED = "organization.sso.created"
     SSO_CONNECTION_UPDATED = "organization.sso.updated"
     SSO_CONNECTION_DELETED = "organization.sso.deleted"
+    SSO_DOMAIN_VERIFIED = "organization.sso.domain_verified"  # by the operator (CLI)
+    SSO_DOMAIN_UNVERIFIED = "organization.sso.domain_unverified"
     SSO_SUCCEEDED = "auth.sso.succeeded"  # the callback found or made the account
     SSO_FAILED = "auth.sso.failed"  # metadata: reason (problem type), issuer
     IDENTITY_LINKED = "auth.identity.linked"  # an account linked to (issuer, sub)

@@ -313,6 +313,9 @@ class SsoConnectionRecord:
     allowed_domains: tuple[str, ...]
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # those of allowed_domains the operator verified the organization owns (all of them for
+    # the deployment-wide provider): only these may be linked by email or created in
+    verified_domains: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

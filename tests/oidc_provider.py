@@ -256,9 +256,10 @@ def callback_query(location: str) -> dict[str, list[str]]:
 
 async def connect(settings: Any, organization_id: uuid.UUID | None, issuer: str, *,
                   domains: tuple[str, ...] = ("example.com",), trust_provider_mfa: bool = False,
-                  jit: bool = True) -> None:
+                  jit: bool = True, verified: bool = True) -> None:
     """Connect the organization to the provider at ``issuer`` (as the admin API would:
-    the client secret encrypted)."""
+    the client secret encrypted) and, with ``verified``, have the operator verify its
+    domains (python -m scripts.sso_domain verify)."""
     from db.repositories import sso_connections
     from db.transaction import transaction
     from domain.encryption import SecretBox
@@ -269,6 +270,11 @@ async def connect(settings: Any, organization_id: uuid.UUID | None, issuer: str,
             client_secret_encrypted=SecretBox(settings).encrypt(CLIENT_SECRET),
             trust_provider_mfa=trust_provider_mfa, jit_provisioning=jit,
             allowed_domains=domains, created_by=None, now=_now())
+    if verified and organization_id is not None:
+        connection = await sso_connections.of_organization(organization_id)
+        async with transaction():
+            for domain in domains:
+                await sso_connections.set_verified(connection.id, domain, _now())
 
 
 def _now() -> Any:

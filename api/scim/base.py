@@ -23,6 +23,7 @@ from pydantic import ValidationError as PydanticValidationError
 from scim2_models import (
     Error,
     InvalidSyntaxException,
+    InvalidValueException,
     PreconditionFailedException,
     SCIMException,
     UniquenessException,
@@ -117,7 +118,19 @@ async def read_body(request: Request) -> dict[str, Any]:
         raise InvalidSyntaxException(detail="The body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise InvalidSyntaxException(detail="The body must be a JSON object.")
+    if _has_nul(body):  # PostgreSQL text cannot hold U+0000; no attribute needs it
+        raise InvalidValueException(detail="A value contains the NUL character (U+0000).")
     return body
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 async def scim_client(request: Request) -> ScimTokenRecord:

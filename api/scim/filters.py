@@ -70,6 +70,8 @@ def where(filter_text: str, attributes: Mapping[str, Attribute | str], *,
     """
     if len(filter_text) > MAX_FILTER:
         raise InvalidFilterException(detail=f"The filter is longer than {MAX_FILTER} characters.")
+    if "\x00" in filter_text:  # PostgreSQL text cannot hold U+0000: no value matches it
+        raise InvalidFilterException(detail="The filter contains the NUL character (U+0000).")
     try:
         tree = SCIMParser().parse(SCIMLexer().tokenize(filter_text))
     except (SCIMParserError, ValueError, IndexError) as exc:

@@ -825,6 +825,27 @@ async def forwards():
     )
 
     manager.add_column(
+        table_class_name="SsoDomain",
+        tablename="sso_domains",
+        column_name="verified_at",
+        db_column_name="verified_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
         table_class_name="ScimToken",
         tablename="scim_tokens",
         column_name="id",

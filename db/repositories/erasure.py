@@ -13,6 +13,7 @@ from typing import Any
 from db.tables import (
     AuditEvent,
     BackupCode,
+    IdentityLink,
     Invitation,
     Membership,
     NotificationPreference,
@@ -22,6 +23,7 @@ from db.tables import (
     PushDevice,
     RefreshToken,
     Session,
+    SsoLogin,
     TeamMembership,
     TotpCredential,
     TwoFactorChallenge,
@@ -59,14 +61,16 @@ async def erase_rows(user_id: uuid.UUID, now: datetime) -> None:
     """Delete every row that belongs to the user (sessions and their refresh tokens,
     one-time tokens, OTP codes, TOTP credentials, backup codes, two-factor challenges, push
     devices, notification preferences, outbox messages whatever their status, memberships of
-    organizations and teams) and turn the
+    organizations and teams, identity links and single sign-on attempts: an erased person's
+    (issuer, sub) is forgotten and links again if the directory provisions them anew) and
+    turn the
     users row into a tombstone. Audit events stay (see :func:`audit_events_of`). Call inside
     a transaction."""
     sessions = Session.select(Session.id).where(Session.user_id == user_id)
     await RefreshToken.delete().where(RefreshToken.session_id.is_in(sessions))
     for table in (Session, OneTimeToken, OtpCode, TotpCredential, BackupCode,
                   TwoFactorChallenge, PushDevice, NotificationPreference, OutboxMessage,
-                  TeamMembership, Membership):
+                  TeamMembership, Membership, IdentityLink, SsoLogin):
         await table.delete().where(table.user_id == user_id)  # type: ignore[attr-defined]
     address = tombstone_email(user_id)
     await User.update({

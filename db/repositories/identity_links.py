@@ -34,3 +34,8 @@ async def insert(*, user_id: uuid.UUID, issuer: str, subject: str,
 async def touch(link_id: uuid.UUID, now: datetime) -> None:
     """Record a sign-in through the link."""
     await IdentityLink.update({IdentityLink.last_used_at: now}).where(IdentityLink.id == link_id)
+
+
+async def delete(link_id: uuid.UUID) -> None:
+    """Forget a link (its account was erased). Call inside a transaction."""
+    await IdentityLink.delete().where(IdentityLink.id == link_id)

@@ -52,7 +52,17 @@ async def remove(membership: MembershipRecord) -> bool:
     if rows:
         await User.update({User.organization_count: User.organization_count - 1}).where(
             User.id == membership.user_id)
+        await _release([membership.user_id], membership.organization_id)
     return bool(rows)
+
+
+async def _release(user_ids: list[uuid.UUID], organization_id: uuid.UUID) -> None:
+    """Hand profiles back to their people once they leave the organization whose directory
+    managed them (issue 14 ``managedBy``): whichever way the membership ended (left, removed,
+    SCIM DELETE, the organization deleted), name, email and phone are theirs again."""
+    await User.update({User.managed_by_organization_id: None, User.created_by_scim: False}
+                      ).where(User.id.is_in(user_ids)
+                              & (User.managed_by_organization_id == organization_id))
 
 
 def _member_query() -> Any:
@@ -125,6 +135,7 @@ async def remove_all(organization_id: uuid.UUID) -> list[uuid.UUID]:
     if user_ids:
         await User.update({User.organization_count: User.organization_count - 1}).where(
             User.id.is_in(user_ids))
+        await _release(user_ids, organization_id)
     return user_ids
 
 

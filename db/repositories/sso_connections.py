@@ -21,12 +21,17 @@ async def _records(rows: list[dict[str, Any]]) -> list[SsoConnectionRecord]:
         return []
     ids = [row["id"] for row in rows]
     domains: dict[uuid.UUID, list[str]] = {}
-    for d in await SsoDomain.select(SsoDomain.connection_id, SsoDomain.domain).where(
+    verified: dict[uuid.UUID, list[str]] = {}
+    for d in await SsoDomain.select(SsoDomain.connection_id, SsoDomain.domain,
+                                    SsoDomain.verified_at).where(
             SsoDomain.connection_id.is_in(ids)).order_by(SsoDomain.domain):
         domains.setdefault(d["connection_id"], []).append(d["domain"])
+        if d["verified_at"] is not None:
+            verified.setdefault(d["connection_id"], []).append(d["domain"])
     return [SsoConnectionRecord(**{**row, "trust_provider_mfa": bool(row["trust_provider_mfa"]),
                                    "jit_provisioning": bool(row["jit_provisioning"]),
-                                   "allowed_domains": tuple(domains.get(row["id"], ()))})
+                                   "allowed_domains": tuple(domains.get(row["id"], ())),
+                                   "verified_domains": tuple(verified.get(row["id"], ()))})
             for row in rows]
 
 
@@ -38,11 +43,21 @@ async def of_organization(organization_id: uuid.UUID) -> SsoConnectionRecord | N
 
 
 async def by_domain(domain: str) -> SsoConnectionRecord | None:
-    """The connection answering for the email domain (lower case, no @), or None."""
+    """The connection answering for the email domain (lower case, no @) once the domain is
+    verified, or None."""
     found = await _records(await SsoConnection.raw(
-        _SELECT + "JOIN sso_domains d ON d.connection_id = c.id WHERE d.domain = {}",
-        domain.lower()))
+        _SELECT + "JOIN sso_domains d ON d.connection_id = c.id WHERE d.domain = {} "
+        "AND d.verified_at IS NOT NULL", domain.lower()))
     return found[0] if found else None
+
+
+async def set_verified(connection_id: uuid.UUID, domain: str, verified_at: datetime | None
+                       ) -> bool:
+    """Mark the connection's domain verified (``verified_at``) or not (None); False when the
+    connection does not list the domain."""
+    return bool(await SsoDomain.update({SsoDomain.verified_at: verified_at}).where(
+        (SsoDomain.connection_id == connection_id) & (SsoDomain.domain == domain.lower())
+    ).returning(SsoDomain.id))
 
 
 async def domains_taken(domains: Sequence[str], *, except_connection: uuid.UUID | None = None
@@ -85,9 +100,13 @@ async def update(connection_id: uuid.UUID, *, now: datetime,
     columns = {getattr(SsoConnection, name): value for name, value in fields.items()}
     await SsoConnection.update({**columns, SsoConnection.updated_at: now}).where(
         SsoConnection.id == connection_id)
-    if allowed_domains is not None:
-        await SsoDomain.delete().where(SsoDomain.connection_id == connection_id)
-        await _set_domains(connection_id, allowed_domains)
+    if allowed_domains is not None:  # domains kept keep their verification
+        wanted = {d.lower() for d in allowed_domains}
+        await SsoDomain.delete().where((SsoDomain.connection_id == connection_id)
+                                       & SsoDomain.domain.not_in(list(wanted)))
+        kept = {row["domain"] for row in await SsoDomain.select(SsoDomain.domain).where(
+            SsoDomain.connection_id == connection_id)}
+        await _set_domains(connection_id, sorted(wanted - kept))
 
 
 async def delete(connection_id: uuid.UUID) -> bool:

@@ -94,6 +94,15 @@ class DomainNotAllowed(SsoFailed):
     detail = "This email domain is not allowed for this identity provider."
 
 
+class DomainNotVerified(SsoFailed):
+    """No linked identity, and the email's domain is allowed but not verified as the
+    organization's: its provider may not create accounts there or vouch for addresses."""
+
+    code = "sso_domain_not_verified"
+    detail = ("This email domain is not verified for your organization yet; until the operator "
+              "verifies it, only people already linked can sign in this way.")
+
+
 class AccountNotProvisioned(SsoFailed):
     """No linked or linkable account, and just-in-time creation is off."""
 

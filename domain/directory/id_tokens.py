@@ -32,6 +32,7 @@ from domain.directory.errors import (
     NonceMismatch,
 )
 
+MAX_SUBJECT = 255  # OIDC Core §2 "sub": it MUST NOT exceed 255 ASCII characters
 LEEWAY = 60  # seconds of clock difference tolerated with a provider (exp, iat, nbf)
 
 # RFC 8176 §2: methods that prove possession or inherence, a factor besides a password
@@ -106,11 +107,16 @@ def check_claims(token: Any, *, issuer: str, client_id: str, nonce: str, now: in
     amr = claims.get("amr") or []
     email = claims.get("email")
     name = claims.get("name")
+    if not isinstance(claims["sub"], str) or not 0 < len(claims["sub"]) <= MAX_SUBJECT \
+            or "\x00" in claims["sub"]:  # OIDC Core §2: sub is at most 255 ASCII characters
+        raise InvalidIdToken("The ID token's sub is not an identifier this service can keep.")
+    if isinstance(name, str):  # the provider's text: no control characters kept
+        name = "".join(c for c in name if c.isprintable()).strip()
     return IdTokenClaims(
         issuer=claims["iss"], subject=claims["sub"],
         email=email if isinstance(email, str) and email else None,
         email_verified=_email_verified(claims),
-        name=name[:100] if isinstance(name, str) and name.strip() else None,
+        name=name[:100] if isinstance(name, str) and name else None,
         amr=tuple(m for m in amr if isinstance(m, str)))
 
 

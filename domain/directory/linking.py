@@ -3,9 +3,13 @@ account by an unverified claim"):
 
 1. the account linked to (issuer, sub) — whatever the email claim says now;
 2. else the account with the same email, only when the provider says ``email_verified``, the
-   domain is one the connection answers for and, for an organization's connection, the
-   account is already its member (see ``_may_link``): it is linked (``auth.identity.linked``);
+   domain is one the connection answers for AND the operator verified the organization owns
+   (``sso_domains.verified_at``; the deployment-wide provider's are), and, for an
+   organization's connection, the account is already its member (see ``_may_link``): it is
+   linked (``auth.identity.linked``);
 3. else a new account (just-in-time) when the connection allows it, on the same conditions.
+Without domain verification an organization could name ``gmail.com`` and have its own
+provider create, or sign in to, accounts of addresses it does not own.
 
 For an organization's connection the account must be an active member of it, or becomes one
 (role member) when it was linked or created just now and just-in-time provisioning is on.
@@ -17,14 +21,17 @@ from __future__ import annotations
 import uuid
 
 from db.repositories import identity_links, memberships, users
+from domain.accounts.emails import normalize_email
 from domain.contacts import preferences
 from domain.directory.errors import (
     AccountNotProvisioned,
     DomainNotAllowed,
+    DomainNotVerified,
     EmailNotVerifiedByProvider,
+    InvalidIdToken,
 )
 from domain.directory.id_tokens import IdTokenClaims
-from domain.errors import AccountDisabled, AuthorizationDenied, DomainError
+from domain.errors import AccountDisabled, AuthorizationDenied, DomainError, ValidationFailed
 from domain.names import AuditAction, MembershipStatus, OrganizationRole
 from domain.records import SsoConnectionRecord, UserRecord
 from domain.unit_of_work import UnitOfWork
@@ -48,10 +55,14 @@ async def account_for(uow: UnitOfWork, provider: SsoConnectionRecord, claims: Id
     EmailNotVerifiedByProvider, DomainNotAllowed, AccountNotProvisioned, AccountDisabled,
     AuthorizationDenied (a suspended member)."""
     link = await identity_links.find(claims.issuer, claims.subject)
-    if link is not None:
-        user, how = await users.get_by_id(link.user_id), LINKED
-        if user is None:  # erased since
-            raise AccountNotProvisioned()
+    user = None if link is None else await users.get_by_id(link.user_id)
+    if link is not None and user is None:
+        # its account was erased (before erasure took links along): forget it, and let the
+        # person in by the rules below, as if new (unassigned, then assigned again)
+        await identity_links.delete(link.id)
+        link = None
+    if link is not None and user is not None:
+        how = LINKED
         await identity_links.touch(link.id, uow.now)
     else:
         email = allowed_email(provider, claims)
@@ -98,9 +109,16 @@ def allowed_email(provider: SsoConnectionRecord, claims: IdTokenClaims) -> str:
     raises EmailNotVerifiedByProvider, DomainNotAllowed."""
     if claims.email is None or not claims.email_verified:
         raise EmailNotVerifiedByProvider()
-    if claims.email.rpartition("@")[2].lower() not in provider.allowed_domains:
+    try:  # the claim is the provider's text: trimmed, checked, 254 characters at most
+        email = normalize_email(claims.email)
+    except ValidationFailed:
+        raise InvalidIdToken("The ID token's email claim is not an email address.") from None
+    domain = email.rpartition("@")[2]
+    if domain not in provider.allowed_domains:
         raise DomainNotAllowed()
-    return claims.email
+    if domain not in provider.verified_domains:  # an organization's word is not proof
+        raise DomainNotVerified()
+    return email
 
 
 async def _create(uow: UnitOfWork, email: str, claims: IdTokenClaims, password_hash: str,

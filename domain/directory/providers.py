@@ -25,14 +25,15 @@ def deployment_provider(settings: Settings) -> SsoConnectionRecord | None:
         client_id=settings.oidc_client_id, client_secret_encrypted="",
         trust_provider_mfa=settings.oidc_trust_provider_mfa,
         jit_provisioning=settings.oidc_jit_provisioning,
-        allowed_domains=settings.oidc_domains)
+        allowed_domains=settings.oidc_domains, verified_domains=settings.oidc_domains)
 
 
 async def find_provider(settings: Settings, *, organization_id: uuid.UUID | None = None,
                         email: str | None = None) -> SsoConnectionRecord:
     """The organization's connection; else (by ``email``) the connection answering for the
-    address's domain, else the deployment-wide provider when ``OIDC_ALLOWED_DOMAINS`` holds
-    the domain. raises SsoNotConfigured."""
+    address's domain once the operator verified it (an organization's unverified claim never
+    draws other people's sign-ins to its provider), else the deployment-wide provider when
+    ``OIDC_ALLOWED_DOMAINS`` holds the domain. raises SsoNotConfigured."""
     found: SsoConnectionRecord | None = None
     if organization_id is not None:
         found = await sso_connections.of_organization(organization_id)

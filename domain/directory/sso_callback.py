@@ -14,7 +14,7 @@ import logging
 from datetime import timedelta
 
 from db.engine import is_unique_violation
-from db.repositories import identity_links, sso_logins
+from db.repositories import identity_links, sso_logins, users
 from domain.directory import linking
 from domain.directory.errors import (
     InvalidState,
@@ -85,16 +85,20 @@ async def _complete(svc: Services, login: SsoLoginRecord, provider: SsoConnectio
     # The unusable password of an account this first sign-in may create, hashed before the
     # transaction (bcrypt must not hold SQLite's write lock)
     unusable = None
-    if await identity_links.find(claims.issuer, claims.subject) is None:
+    link = await identity_links.find(claims.issuer, claims.subject)
+    if link is None or await users.get_by_id(link.user_id) is None:
         unusable = await svc.hasher.hash(new_opaque_token())
     code = new_opaque_token()
-    provider_mfa = provider.trust_provider_mfa and claims.shows_second_factor
+    trusted_mfa = provider.trust_provider_mfa and claims.shows_second_factor
     for attempt in (1, 2):
         try:
             async with svc.unit_of_work(info) as uow:
                 user, how = await linking.account_for(uow, provider, claims,
                                                       unusable_password=unusable,
                                                       default_role=svc.settings.default_role)
+                # the provider's MFA stands in for latchkey's only on an identity linked
+                # before: the sign-in that links an existing account answers latchkey's own
+                provider_mfa = trusted_mfa and how != linking.BY_EMAIL
                 await sso_logins.set_code(
                     login.id, user_id=user.id, code_hash=hash_token(code),
                     provider_mfa=provider_mfa,

@@ -1,7 +1,8 @@
 """Issue 14 "Done when", end to end on the Procfile's real web (uvicorn) and worker processes
 over real HTTP, with a real OpenID provider (oidc-provider-mock) on localhost:
 
-an organization's owner connects the provider and makes a SCIM token; the directory
+an organization's owner connects the provider and makes a SCIM token, the operator verifies
+the organization's email domain (python -m scripts.sso_domain); the directory
 provisions Nina by SCIM (name, email and phone then read-only for her); Nina signs in through
 the provider (state, nonce, PKCE), the app exchanges the one-time code for a TokenPair with
 ``amr: ["fed"]`` in the organization's context, and her phone gets its 90-day mobile token;
@@ -9,6 +10,8 @@ the directory deactivates her and every token she holds stops working at once.""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,6 +19,7 @@ import httpx
 import jwt
 import pytest
 
+from tests.integration.test_create_admin import environment
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, mock_provider
 from tests.processes import running_system
 from tests.support import PASSWORD, token_of
@@ -83,6 +87,13 @@ def test_provision_by_scim_sign_in_through_the_provider_and_get_a_mobile_token(
         "allowedDomains": ["acme.example"]})
     assert connection.status_code == 201, connection.text
     assert "clientSecret" not in connection.json()
+    # the operator confirms Acme owns acme.example (out of band), then the provider may vouch
+    verified = subprocess.run(
+        [sys.executable, "-m", "scripts.sso_domain", "verify", "--organization", organization,
+         "acme.example"], env=environment(), stdin=subprocess.DEVNULL, capture_output=True,
+        text=True, timeout=60)
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stdout.strip() == "acme.example  verified"
     minted = api.post(f"/v1/organizations/{organization}/scim-tokens", headers=owner,
                       json={"description": "Okta"})
     assert minted.status_code == 201, minted.text

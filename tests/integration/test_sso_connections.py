@@ -64,30 +64,35 @@ async def events(action: str) -> list[dict]:
     return rows
 
 
-async def test_an_admin_connects_the_provider_and_people_sign_in_through_it(
+async def test_an_owner_connects_the_provider_and_people_sign_in_through_it(
         client, person, clock, settings, provider):
-    _, owner = await person("owner@example.com")
+    owner_id, owner = await person("owner@example.com")
     admin_id, admin = await person("ada@example.com")
     org = await organization(client, owner)
     await join(clock, org, admin_id, "admin")
     sso_path = f"{ORGS}/{org}/sso"
     answers = []
+    # who chooses the provider chooses who signs in as the members: owners only write it
+    refused = await client.post(sso_path, headers=admin, json={
+        **body(provider.issuer, clientSecret=CLIENT_SECRET), "allowedDomains": ["example.com"]})
+    assert refused.status_code == 403, refused.text
 
-    made = await client.post(sso_path, headers=admin, json={
+    made = await client.post(sso_path, headers=owner, json={
         **body(provider.issuer, clientSecret=CLIENT_SECRET),
         "allowedDomains": ["@Example.COM", "example.com", "acme.example"]})
     assert made.status_code == 201, made.text
     answers.append(made)
     connection = made.json()
     assert set(connection) == {"id", "organizationId", "issuer", "clientId", "allowedDomains",
-                               "trustProviderMfa", "jitProvisioning", "redirectUri",
-                               "createdAt", "updatedAt"}
+                               "verifiedDomains", "trustProviderMfa", "jitProvisioning",
+                               "redirectUri", "createdAt", "updatedAt"}
+    assert connection["verifiedDomains"] == []
     assert connection["organizationId"] == org and connection["issuer"] == provider.issuer
     assert connection["allowedDomains"] == ["acme.example", "example.com"]
     assert connection["trustProviderMfa"] is False and connection["jitProvisioning"] is True
     assert connection["redirectUri"] == settings.sso_redirect_uri \
         == "https://app.example.test/v1/auth/sso/callback"
-    read = await client.get(sso_path, headers=owner)
+    read = await client.get(sso_path, headers=admin)  # admins may read it
     assert read.status_code == 200 and read.json() == connection
     answers.append(read)
 
@@ -95,11 +100,18 @@ async def test_an_admin_connects_the_provider_and_people_sign_in_through_it(
     stored = await stored_secret(org)
     assert CLIENT_SECRET not in stored and SecretBox(settings).decrypt(stored) == CLIENT_SECRET
     await provider.set_user("ann-1", email="ann@example.com", email_verified=True)
+    # the organization's word for example.com is not proof: no account is made there
+    unverified = await client.get("/v1/auth/sso/callback", params=await _provider_callback(
+        client, provider, "ann-1", org))
+    assert unverified.status_code == 400
+    assert unverified.json()["type"] == "sso_domain_not_verified"
+    await _verify(settings, org, "example.com")  # as python -m scripts.sso_domain verify
     signed_in = await exchange(client, await sso(client, provider, "ann-1", organization=org))
     assert signed_in.status_code == 200, signed_in.text
 
     clock.advance(seconds=5)
-    changed = await client.patch(sso_path, headers=admin, json={
+    assert (await client.patch(sso_path, headers=admin, json={})).status_code == 403
+    changed = await client.patch(sso_path, headers=owner, json={
         "allowedDomains": ["acme.example"], "trustProviderMfa": True,
         "jitProvisioning": False, "clientSecret": SECRET})
     assert changed.status_code == 200, changed.text
@@ -110,12 +122,13 @@ async def test_an_admin_connects_the_provider_and_people_sign_in_through_it(
     assert after["createdAt"] == connection["createdAt"]
     assert after["updatedAt"] > connection["updatedAt"]
     assert SecretBox(settings).decrypt(await stored_secret(org)) == SECRET
-    assert (await client.patch(sso_path, headers=admin, json={})).json() == after
+    assert (await client.patch(sso_path, headers=owner, json={})).json() == after
 
-    assert (await client.delete(sso_path, headers=admin)).status_code == 204
+    assert (await client.delete(sso_path, headers=admin)).status_code == 403
+    assert (await client.delete(sso_path, headers=owner)).status_code == 204
     gone = await client.get(sso_path, headers=admin)
     assert gone.status_code == 404 and gone.json()["type"] == "not_found"
-    assert (await client.delete(sso_path, headers=admin)).status_code == 404
+    assert (await client.delete(sso_path, headers=owner)).status_code == 404
     start = await client.get("/v1/auth/sso/start", params={"organization": org})
     assert start.status_code == 400 and start.json()["type"] == "sso_not_configured"
     assert await SsoDomain.count() == 0
@@ -128,7 +141,7 @@ async def test_an_admin_connects_the_provider_and_people_sign_in_through_it(
     updated, = await events("organization.sso.updated")
     deleted, = await events("organization.sso.deleted")
     for event in (created, updated, deleted):
-        assert event["actor_id"] == admin_id and event["organization_id"] == uuid.UUID(org)
+        assert event["actor_id"] == owner_id and event["organization_id"] == uuid.UUID(org)
         assert SECRET not in json.dumps(event["metadata"])
         assert CLIENT_SECRET not in json.dumps(event["metadata"])
     assert created["metadata"]["allowed_domains"] == ["acme.example", "example.com"]
@@ -297,3 +310,26 @@ async def test_deleting_the_organization_deletes_its_provider_domains_and_tokens
     third = await organization(client, owner, "Third")
     assert (await client.post(f"{ORGS}/{third}/sso", headers=owner,
                               json=body())).status_code == 201
+
+
+async def _provider_callback(client, provider, sub, org) -> dict:
+    """Start, sign ``sub`` in at the provider: the query latchkey's callback receives."""
+    from tests.oidc_provider import callback_query
+
+    start = await client.get("/v1/auth/sso/start", params={"organization": org})
+    back = callback_query(await provider.login(start.headers["location"], sub))
+    return {"code": back["code"][0], "state": back["state"][0]}
+
+
+async def _verify(settings, org, domain) -> None:
+    from domain.directory.domain_verification import set_verified
+    from domain.services import RequestInfo
+    from scripts.bootstrap import bootstrap
+
+    container = await bootstrap(settings, pool_size=1)
+    try:
+        made = await set_verified(container.services, org, domain, verified=True,
+                                  info=RequestInfo())
+        assert domain in made.verified_domains
+    finally:
+        await container.close()
