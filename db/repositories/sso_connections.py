@@ -109,6 +109,12 @@ async def update(connection_id: uuid.UUID, *, now: datetime,
         await _set_domains(connection_id, sorted(wanted - kept))
 
 
+async def unverify_all(connection_id: uuid.UUID) -> None:
+    """Drop the verification of every domain of the connection (its issuer changed)."""
+    await SsoDomain.update({SsoDomain.verified_at: None}).where(
+        SsoDomain.connection_id == connection_id)
+
+
 async def delete(connection_id: uuid.UUID) -> bool:
     """Delete the connection (its domains cascade); False when it was gone already."""
     return bool(await SsoConnection.delete().where(SsoConnection.id == connection_id)

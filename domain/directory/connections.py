@@ -91,14 +91,16 @@ async def _lost_race(domains: list[str], connection_id: uuid.UUID | None,
     raise DomainTaken(domains[0]) from exc
 
 
-# OWNERS_ONLY: whoever chooses the provider chooses who signs in as the organization's
-# members, so only owners connect, change or disconnect it (an admin could otherwise point
-# it at a provider of their own and sign in as the owner); admins may read it.
+# NEW_PROVIDER: whoever chooses the provider chooses who signs in as the members of its
+# verified domains. The operator verified a domain for the provider it saw; pointing the
+# connection at another issuer (an admin's own provider, say) drops every verification, so it
+# cannot sign in as anyone but people it linked itself until the operator verifies again.
 
 
 async def create(svc: Services, actor_id: uuid.UUID, organization_text: str,
                  fields: ConnectionFields, info: RequestInfo) -> SsoConnectionRecord:
-    """Connect the organization's identity provider (owner). trust_provider_mfa
+    """Connect the organization's identity provider (owner or admin); its domains start
+    unverified (domain/directory/domain_verification.py). trust_provider_mfa
     defaults to False, jit_provisioning to True. raises NotFound, AuthorizationDenied,
     Forbidden (a member), ValidationFailed, SsoConnectionExists, DomainTaken (409)."""
     organization_id = parse_id(organization_text)
@@ -106,7 +108,7 @@ async def create(svc: Services, actor_id: uuid.UUID, organization_text: str,
     try:
         async with svc.unit_of_work(info) as uow:
             await organizations.lock(organization_id)
-            await access.require_owner(organization_id, actor_id)  # see OWNERS_ONLY
+            await access.require_manager(organization_id, actor_id)
             if await sso_connections.of_organization(organization_id) is not None:
                 raise SsoConnectionExists()
             await _refuse_taken(values["allowed_domains"], None)
@@ -133,7 +135,8 @@ async def view(actor_id: uuid.UUID, organization_text: str) -> SsoConnectionReco
 
 async def update(svc: Services, actor_id: uuid.UUID, organization_text: str,
                  fields: ConnectionFields, info: RequestInfo) -> SsoConnectionRecord:
-    """Change the fields sent (owner); ``allowed_domains`` replaces the list, a
+    """Change the fields sent (owner or admin); a new issuer un-verifies every domain (see
+    NEW_PROVIDER); ``allowed_domains`` replaces the list, a
     client secret replaces the stored one. Audited with the names of the fields sent.
     raises NotFound, AuthorizationDenied, Forbidden, ValidationFailed, DomainTaken."""
     organization_id = parse_id(organization_text)
@@ -143,7 +146,6 @@ async def update(svc: Services, actor_id: uuid.UUID, organization_text: str,
     try:
         async with svc.unit_of_work(info) as uow:
             await organizations.lock(organization_id)
-            await access.require_owner(organization_id, actor_id)  # see OWNERS_ONLY
             before = await view(actor_id, organization_text)
             connection_id = before.id
             if domains is not None:
@@ -151,6 +153,8 @@ async def update(svc: Services, actor_id: uuid.UUID, organization_text: str,
             if values or domains is not None:
                 await sso_connections.update(before.id, now=uow.now, allowed_domains=domains,
                                              **values)
+                if values.get("issuer", before.issuer) != before.issuer:  # NEW_PROVIDER
+                    await sso_connections.unverify_all(before.id)
                 sent = [*values, *(["allowed_domains"] if domains is not None else [])]
                 uow.audit(AuditAction.SSO_CONNECTION_UPDATED, actor_id, actor_id=actor_id,
                           organization_id=organization_id,
@@ -165,13 +169,12 @@ async def update(svc: Services, actor_id: uuid.UUID, organization_text: str,
 
 async def delete(svc: Services, actor_id: uuid.UUID, organization_text: str,
                  info: RequestInfo) -> None:
-    """Disconnect the organization's provider (owner) with its email domains.
+    """Disconnect the organization's provider (owner or admin) with its email domains.
     Identity links stay: reconnecting the same issuer signs the same people in again.
     raises NotFound (none connected too), AuthorizationDenied, Forbidden."""
     organization_id = parse_id(organization_text)
     async with svc.unit_of_work(info) as uow:
         await organizations.lock(organization_id)
-        await access.require_owner(organization_id, actor_id)  # see OWNERS_ONLY
         found = await view(actor_id, organization_text)
         await sso_connections.delete(found.id)
         uow.audit(AuditAction.SSO_CONNECTION_DELETED, actor_id, actor_id=actor_id,
