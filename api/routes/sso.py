@@ -65,7 +65,8 @@ class SsoController(Controller):
         exchange at POST /v1/auth/sso/exchange. Each refusal is a 400 whose `type` names
         the check (`invalid_state`, `provider_error`, `invalid_signature`, `invalid_issuer`,
         `invalid_audience`, `id_token_expired`, `nonce_mismatch`, `invalid_id_token`,
-        `sso_email_unverified`, `sso_domain_not_allowed`, `account_not_provisioned`), 403
+        `sso_email_unverified`, `sso_domain_not_allowed`, `sso_domain_not_verified`,
+        `account_not_provisioned`), 403
         `account_disabled` / `authorization_denied`, 502 `provider_unavailable`; each is
         audited (`auth.sso.failed`) and changes no account."""
         return _redirect(await finish_sso(svc, state=state_, code=code, error=error,
