@@ -24,6 +24,28 @@ TABLES = ("audit_events", "outbox_messages", "one_time_tokens", "otp_codes", "re
           "invitations", "memberships", "organizations", "users")
 
 
+# Suites that do not depend on the database engine (browsers on hosted pages, the benchmark
+# harness, SCIM protocol conformance, logs and metrics, HTTP headers, SMTP and Twilio faults)
+# run once, in the SQLite pass: scripts/test runs pytest on SQLite, then on PostgreSQL, and
+# the second pass keeps everything that reads or writes through the engine.
+ENGINE_INDEPENDENT = (
+    "tests/browser/", "tests/e2e/test_bench_harness.py", "tests/e2e/test_scim_conformance.py",
+    "tests/e2e/test_metrics_multiprocess.py", "tests/e2e/test_no_secrets_in_logs.py",
+    "tests/security/test_headers.py", "tests/security/test_csrf.py",
+    "tests/security/test_cookies.py", "tests/fault/test_smtp_outage.py",
+    "tests/fault/test_provider_errors.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if DATABASE_URL.startswith("sqlite"):
+        return
+    skip = pytest.mark.skip(reason="engine-independent; runs in the SQLite pass")
+    for item in items:
+        if item.nodeid.split("::", 1)[0].startswith(ENGINE_INDEPENDENT):
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session", autouse=True)
 async def schema() -> None:
     """Every migration applied to a fresh database: the migration test of each engine."""
