@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from db.engine import is_unique_violation
 from db.repositories import organizations, scim_users, users
 from db.repositories.scim_users import ScimMember
 from domain.directory import deprovisioning as dep
@@ -22,7 +23,6 @@ from domain.directory.provisioning import (
     checked,
     get_user,
     refuse_taken,
-    unique_violation,
     write_profile,
 )
 from domain.errors import EmailTaken, NotFound
@@ -64,7 +64,7 @@ async def update_user(svc: Services, token: ScimTokenRecord, user_text: str,
             if profile.active is not None:
                 await dep.set_active(uow, token, member, profile.active)
     except Exception as exc:
-        if unique_violation(exc):
+        if is_unique_violation(exc):
             raise DirectoryConflict("userName, externalId or email is already used.") from exc
         raise
     return await get_user(token, str(user_id))

@@ -109,10 +109,6 @@ async def refuse_taken(organization_id: uuid.UUID, profile: DirectoryProfile,
                                     "organization.")
 
 
-def unique_violation(exc: Exception) -> bool:
-    return is_unique_violation(exc)  # sqlite3 and asyncpg errors differ in type
-
-
 async def create_user(svc: Services, token: ScimTokenRecord, profile: DirectoryProfile,
                       info: RequestInfo) -> ScimMember:
     """SCIM ``POST /Users`` (RFC 7644 §3.3). A new account: personal, role DEFAULT_ROLE, the
@@ -156,7 +152,7 @@ async def create_user(svc: Services, token: ScimTokenRecord, profile: DirectoryP
             uow.audit(AuditAction.SCIM_USER_CREATED, user.id, **dep.audit_as(token),
                       adopted=not created)
     except Exception as exc:
-        if unique_violation(exc):
+        if is_unique_violation(exc):
             raise DirectoryConflict("userName, externalId or email is already used.") from exc
         raise
     return await get_user(token, str(user.id))

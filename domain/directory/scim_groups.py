@@ -16,10 +16,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from db.engine import is_unique_violation
 from db.repositories import organizations, scim_groups
 from db.repositories.scim_groups import GroupMember, ScimTeam
 from domain.directory.deprovisioning import audit_as
-from domain.directory.provisioning import DirectoryConflict, unique_violation
+from domain.directory.provisioning import DirectoryConflict
 from domain.errors import NotFound, ValidationFailed
 from domain.names import AuditAction, TeamRole
 from domain.organizations.organizations import parse_id
@@ -109,7 +110,7 @@ async def create_group(svc: Services, token: ScimTokenRecord, state: GroupState,
             uow.audit(AuditAction.SCIM_GROUP_CREATED, None, **audit_as(token),
                       teamId=str(team.id), name=name, members=len(ids or []))
     except Exception as exc:
-        if unique_violation(exc):
+        if is_unique_violation(exc):
             raise DirectoryConflict("displayName or externalId is already used.") from exc
         raise
     return team
@@ -178,7 +179,7 @@ async def update_group(svc: Services, token: ScimTokenRecord, team_text: str, ch
                           teamId=str(team.id), fields=fields, added=len(added),
                           removed=len(removed))
     except Exception as exc:
-        if unique_violation(exc):
+        if is_unique_violation(exc):
             raise DirectoryConflict("displayName or externalId is already used.") from exc
         raise
     return await get_group(token, str(team_id))
